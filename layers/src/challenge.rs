@@ -1,0 +1,281 @@
+//! Every rejection the layers send: status, `WWW-Authenticate` challenges and a
+//! small JSON body, built in one place so they are consistent and standard.
+//!
+//! - 401 with `Bearer`/`DPoP` challenges (RFC 6750 §3, RFC 9449 §7.1, RFC 9728 §5.1),
+//! - 401 / 400 `use_dpop_nonce` with a `DPoP-Nonce` header (RFC 9449 §8, §9),
+//! - 400 `invalid_request` / `invalid_dpop_proof`, 403 `insufficient_scope`,
+//! - 429 / 503 with `Retry-After`.
+//!
+//! A rejection never contains a token, a proof or a key: descriptions are
+//! static texts chosen by the layers.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+use http_body_util::{Either, Full};
+
+/// The body of a response from a layer that may reject: the inner service's
+/// body, or the rejection's JSON.
+pub type ResponseBody<B> = Either<B, Full<Bytes>>;
+
+/// The `DPoP-Nonce` header (RFC 9449 §8.1).
+pub static DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
+/// OAuth error codes used in challenges and bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Malformed request (RFC 6750 §3.1).
+    InvalidRequest,
+    /// Token expired, revoked, malformed or otherwise invalid (RFC 6750 §3.1).
+    InvalidToken,
+    /// The token lacks a required scope (RFC 6750 §3.1).
+    InsufficientScope,
+    /// The DPoP proof is invalid (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// A (fresh) server nonce is required (RFC 9449 §8, §9).
+    UseDpopNonce,
+    /// The server cannot decide now; try again later.
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    /// The registered code string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+/// An authentication scheme of a challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// One `WWW-Authenticate` challenge: a scheme and its auth-params.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    scheme: Scheme,
+    params: Vec<(&'static str, Cow<'static, str>)>,
+}
+
+impl Challenge {
+    /// A challenge with no parameters.
+    pub fn new(scheme: Scheme) -> Self {
+        Self {
+            scheme,
+            params: Vec::new(),
+        }
+    }
+
+    /// Adds an auth-param; the value is sent as a quoted-string.
+    #[must_use]
+    pub fn param(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        self.params.push((name, value.into()));
+        self
+    }
+
+    /// Renders the challenge as an RFC 9110 §11.6.1 header value. Values are
+    /// quoted; `"` and `\` are escaped and characters outside the RFC 6750
+    /// §3 set for `error_description` (printable ASCII) are replaced by `?`.
+    pub fn to_header_value(&self) -> HeaderValue {
+        let mut out = String::from(match self.scheme {
+            Scheme::Bearer => "Bearer",
+            Scheme::Dpop => "DPoP",
+        });
+        for (i, (name, value)) in self.params.iter().enumerate() {
+            out.push_str(if i == 0 { " " } else { ", " });
+            let _ = write!(out, "{name}=\"");
+            for c in value.chars() {
+                match c {
+                    '"' | '\\' => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    ' '..='~' => out.push(c),
+                    _ => out.push('?'),
+                }
+            }
+            out.push('"');
+        }
+        // Only printable ASCII was written above.
+        HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    }
+}
+
+/// A complete rejection, turned into a response by [`Rejection::into_response`].
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    status: StatusCode,
+    error: Option<ErrorCode>,
+    description: Cow<'static, str>,
+    challenges: Vec<Challenge>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Rejection {
+    /// A rejection with `status`, an optional error code and a description.
+    pub fn new(
+        status: StatusCode,
+        error: Option<ErrorCode>,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+            challenges: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// 401 with the given challenge code (none when credentials were simply
+    /// missing, RFC 6750 §3.1).
+    pub fn unauthorized(error: Option<ErrorCode>, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error, description)
+    }
+
+    /// 400 with the given error code.
+    pub fn bad_request(error: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Some(error), description)
+    }
+
+    /// 503 with `Retry-After` seconds.
+    pub fn unavailable(retry_after_secs: u64, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(ErrorCode::TemporarilyUnavailable),
+            description,
+        )
+        .header(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)))
+    }
+
+    /// Adds a challenge; `error` and `error_description` are added to it
+    /// automatically when the rejection has them.
+    #[must_use]
+    pub fn challenge(mut self, challenge: Challenge) -> Self {
+        self.challenges.push(challenge);
+        self
+    }
+
+    /// Adds a response header.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The error code, if any.
+    pub fn error(&self) -> Option<ErrorCode> {
+        self.error
+    }
+
+    /// The human-readable description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Builds the response: status, challenges, extra headers,
+    /// `Cache-Control: no-store` and a JSON body.
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        let mut body = serde_json::Map::new();
+        if let Some(code) = self.error {
+            body.insert("error".into(), code.as_str().into());
+        }
+        body.insert("error_description".into(), self.description.as_ref().into());
+        let body = serde_json::Value::Object(body).to_string();
+
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        for challenge in self.challenges {
+            let mut challenge = challenge;
+            if let Some(code) = self.error {
+                // `error` goes first, as in the RFC examples; the challenge's
+                // own params (realm, algs, ...) are kept after the description.
+                let own = std::mem::take(&mut challenge.params);
+                challenge = challenge
+                    .param("error", code.as_str())
+                    .param("error_description", self.description.clone());
+                challenge.params.extend(own);
+            }
+            headers.append(WWW_AUTHENTICATE, challenge.to_header_value());
+        }
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[test]
+    fn quotes_and_escapes_params() {
+        let c = Challenge::new(Scheme::Dpop)
+            .param("algs", "ES256 PS256")
+            .param("error_description", "bad \"x\" \\ é\n");
+        assert_eq!(
+            c.to_header_value(),
+            r#"DPoP algs="ES256 PS256", error_description="bad \"x\" \\ ??""#
+        );
+        assert_eq!(Challenge::new(Scheme::Bearer).to_header_value(), "Bearer");
+    }
+
+    #[tokio::test]
+    async fn builds_nonce_rejection() {
+        let response = Rejection::unauthorized(Some(ErrorCode::UseDpopNonce), "Resource server requires nonce in DPoP proof")
+            .challenge(Challenge::new(Scheme::Dpop).param("algs", "ES256"))
+            .header(DPOP_NONCE.clone(), HeaderValue::from_static("eyJ7S_zG.eyJH0-Z.HX4w-7v"))
+            .into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[WWW_AUTHENTICATE],
+            r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof", algs="ES256""#
+        );
+        assert_eq!(response.headers()["dpop-nonce"], "eyJ7S_zG.eyJH0-Z.HX4w-7v");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"], "use_dpop_nonce");
+    }
+
+    #[test]
+    fn missing_credentials_have_no_error_code() {
+        let response = Rejection::unauthorized(None, "authorization required")
+            .challenge(Challenge::new(Scheme::Bearer).param("realm", "mcp"))
+            .into_response();
+        assert_eq!(response.headers()[WWW_AUTHENTICATE], r#"Bearer realm="mcp""#);
+    }
+
+    #[test]
+    fn unavailable_has_retry_after() {
+        let response = Rejection::unavailable(0, "busy").into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+    }
+}

@@ -1,0 +1,70 @@
+//! Strict base64url without padding (RFC 7515 §2).
+//!
+//! Decoding rejects padding, characters outside the URL-safe alphabet and
+//! non-zero trailing bits, so every accepted string has exactly one encoding:
+//! a mutated proof can never decode to the same bytes.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The input was not canonical unpadded base64url.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not canonical unpadded base64url")]
+pub struct Base64Error;
+
+/// Encodes bytes as unpadded base64url.
+pub fn encode(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Appends the unpadded base64url encoding of `bytes` to `out`.
+pub fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(bytes, out);
+}
+
+/// Decodes unpadded base64url strictly.
+pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, Base64Error> {
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| Base64Error)
+}
+
+/// Decodes unpadded base64url that must yield exactly `N` bytes.
+pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], Base64Error> {
+    if text.len() != N.div_ceil(3) * 4 - (3 - N % 3) % 3 {
+        return Err(Base64Error);
+    }
+    let mut out = [0u8; N];
+    match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
+        Ok(n) if n == N => Ok(out),
+        _ => Err(Base64Error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for len in 0..40 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37) as u8).collect();
+            assert_eq!(decode(encode(&bytes)).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn rejects_padding_and_std_alphabet_and_trailing_bits() {
+        assert!(decode("YQ==").is_err());
+        assert!(decode("a+b/").is_err());
+        // "YR" has non-zero trailing bits; "YQ" is the canonical form of "a".
+        assert!(decode("YR").is_err());
+        assert_eq!(decode("YQ").unwrap(), b"a");
+    }
+
+    #[test]
+    fn decode_array_checks_length() {
+        let x = encode([7u8; 32]);
+        assert_eq!(decode_array::<32>(&x).unwrap(), [7u8; 32]);
+        assert!(decode_array::<32>(&encode([7u8; 31])).is_err());
+        assert!(decode_array::<32>(&encode([7u8; 33])).is_err());
+    }
+}
