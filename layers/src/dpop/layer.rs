@@ -43,6 +43,10 @@ pub enum DpopMode {
     /// A token endpoint: a proof is required, no access token is involved;
     /// failures are 400 with a JSON error (RFC 9449 §5).
     TokenEndpoint,
+    /// Every request needs a proof; an access token is optional, and when one
+    /// is sent as `Authorization: DPoP <token>` the proof's `ath` must match
+    /// it. Failures are 401 with a `DPoP` challenge.
+    ProofRequired,
     /// Proofs are checked when present (and required for `DPoP`-scheme
     /// tokens); requests without one pass untouched.
     Optional,
@@ -288,10 +292,10 @@ impl<R> Shared<R> {
                 }
                 Err(e) => return Err(self.invalid_request(e.to_string())),
             },
-            DpopMode::Optional => match authorization::access_token(request.headers()) {
+            DpopMode::ProofRequired | DpopMode::Optional => match authorization::access_token(request.headers()) {
                 Ok(Some((TokenScheme::Dpop, token))) => Some(token),
                 Ok(_) | Err(AuthorizationError::UnsupportedScheme) => {
-                    if !request.headers().contains_key(&DPOP) {
+                    if self.mode == DpopMode::Optional && !request.headers().contains_key(&DPOP) {
                         return Ok(None);
                     }
                     None
