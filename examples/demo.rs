@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use mcp_tower::client::{ProofRequest, sign_proof};
+use mcp_tower::clock::{Clock, SystemClock};
 use mcp_tower::prelude::*;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
@@ -54,6 +55,18 @@ async fn reply(response: reqwest::Response) -> Result<Reply, Error> {
     })
 }
 
+/// A proof for a POST to `url` with the access token `token`, made now.
+fn proof(key: &DpopKey, url: &str, token: &str, nonce: Option<&str>) -> Result<String, Error> {
+    let request = ProofRequest {
+        method: "POST",
+        url,
+        access_token: Some(token),
+        nonce,
+        iat: SystemClock.now_unix(),
+    };
+    Ok(sign_proof(key, &request)?)
+}
+
 fn check(ok: bool, what: &str) -> Result<(), Error> {
     if ok {
         println!("   ok: {what}");
@@ -75,21 +88,28 @@ async fn run() -> Result<(), Error> {
     let url = format!("http://{addr}/mcp");
     println!("server: listening on http://{addr} (DPoP required, server nonces, replay cache)");
 
-    let keys = Arc::new(MemoryKeyStore::generate(Algorithm::ES256, RotationPolicy::default())?);
+    let keys = Arc::new(MemoryKeyStore::generate(
+        Algorithm::ES256,
+        RotationPolicy::default(),
+    )?);
     let key = keys.current()?;
     println!("client: ES256 key, thumbprint (jkt) {}\n", key.thumbprint());
     let http = reqwest::Client::new();
-    let now = mcp_tower::clock::Clock::now_unix(&mcp_tower::clock::SystemClock);
 
     println!("1. A proof without the server's nonce");
-    let proof = sign_proof(&key, &ProofRequest { method: "POST", url: &url, access_token: Some(TOKEN), nonce: None, iat: now })?;
-    let first = send(&http, &url, &proof).await?;
+    let signed = proof(&key, &url, TOKEN, None)?;
+    let first = send(&http, &url, &signed).await?;
     println!("   <- {} {}", first.status, first.challenge);
-    check(first.status == 401 && first.challenge.contains("use_dpop_nonce"), "401 use_dpop_nonce")?;
+    check(
+        first.status == 401 && first.challenge.contains("use_dpop_nonce"),
+        "401 use_dpop_nonce",
+    )?;
     let nonce = first.nonce.ok_or("no DPoP-Nonce header")?;
     check(true, "server sent a DPoP-Nonce header")?;
 
-    println!("\n2. The same call through DpopSigningLayer, which answers the nonce challenge itself");
+    println!(
+        "\n2. The same call through DpopSigningLayer, which answers the nonce challenge itself"
+    );
     let mut signing = ServiceBuilder::new()
         .layer(DpopSigningLayer::new(keys.clone()))
         .service(http.clone());
@@ -101,29 +121,41 @@ async fn run() -> Result<(), Error> {
     let response = signing.ready().await?.call(request).await?;
     let second = reply(response).await?;
     println!("   <- {} {}", second.status, second.body);
-    check(second.status == 200, "200 after one nonce round trip (the layer started with no nonce)")?;
+    check(
+        second.status == 200,
+        "200 after one nonce round trip (the layer started with no nonce)",
+    )?;
 
     println!("\n3. One proof sent twice");
-    let proof = sign_proof(&key, &ProofRequest { method: "POST", url: &url, access_token: Some(TOKEN), nonce: Some(&nonce), iat: now })?;
-    let once = send(&http, &url, &proof).await?;
+    let signed = proof(&key, &url, TOKEN, Some(&nonce))?;
+    let once = send(&http, &url, &signed).await?;
     println!("   <- {} {}", once.status, once.body);
     check(once.status == 200, "first use accepted")?;
-    let twice = send(&http, &url, &proof).await?;
+    let twice = send(&http, &url, &signed).await?;
     println!("   <- {} {}", twice.status, twice.challenge);
-    check(twice.status == 401 && twice.challenge.contains("already used"), "replay refused")?;
+    check(
+        twice.status == 401 && twice.challenge.contains("already used"),
+        "replay refused",
+    )?;
 
     println!("\n4. A proof made for another URL");
     let other = format!("http://{addr}/admin");
-    let proof = sign_proof(&key, &ProofRequest { method: "POST", url: &other, access_token: Some(TOKEN), nonce: Some(&nonce), iat: now })?;
-    let wrong = send(&http, &url, &proof).await?;
+    let signed = proof(&key, &other, TOKEN, Some(&nonce))?;
+    let wrong = send(&http, &url, &signed).await?;
     println!("   <- {} {}", wrong.status, wrong.challenge);
-    check(wrong.status == 401 && wrong.challenge.contains("htu does not match"), "wrong URL refused")?;
+    check(
+        wrong.status == 401 && wrong.challenge.contains("htu does not match"),
+        "wrong URL refused",
+    )?;
 
     println!("\n5. A proof for another access token (ath mismatch)");
-    let proof = sign_proof(&key, &ProofRequest { method: "POST", url: &url, access_token: Some("stolen-elsewhere"), nonce: Some(&nonce), iat: now })?;
-    let stolen = send(&http, &url, &proof).await?;
+    let signed = proof(&key, &url, "stolen-elsewhere", Some(&nonce))?;
+    let stolen = send(&http, &url, &signed).await?;
     println!("   <- {} {}", stolen.status, stolen.challenge);
-    check(stolen.status == 401 && stolen.challenge.contains("ath does not match"), "token/proof mismatch refused")?;
+    check(
+        stolen.status == 401 && stolen.challenge.contains("ath does not match"),
+        "token/proof mismatch refused",
+    )?;
 
     server.abort();
     println!("\nall steps behaved as expected");

@@ -45,7 +45,8 @@ fn parse_args() -> Result<Options, String> {
             "--public-url" => options.public_url = Some(value("--public-url")?),
             "--nonce" => options.nonce = true,
             "--algs" => {
-                options.algs = alg::parse_list(&value("--algs")?).map_err(|e| format!("--algs: {e}"))?;
+                options.algs =
+                    alg::parse_list(&value("--algs")?).map_err(|e| format!("--algs: {e}"))?;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),

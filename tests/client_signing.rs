@@ -31,10 +31,18 @@ impl Drop for Server {
     }
 }
 
-/// Echoes the verified key, the request body and whether a token was sent.
+/// Echoes the verified key and the request body.
 async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let jkt = request.extensions().get::<VerifiedDpop>().map(|v| v.jkt.clone());
-    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let jkt = request
+        .extensions()
+        .get::<VerifiedDpop>()
+        .map(|v| v.jkt.clone());
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
     let json = serde_json::json!({ "jkt": jkt, "body": String::from_utf8_lossy(&body) });
     Ok(Response::new(Full::new(Bytes::from(json.to_string()))))
 }
@@ -100,12 +108,23 @@ async fn reqwest_client_answers_the_nonce_challenge_once_then_reuses_the_nonce()
     };
     let first = json(client.ready().await.unwrap().call(request()).await.unwrap()).await;
     assert_eq!(first["jkt"], keys.current().unwrap().thumbprint());
-    assert_eq!(first["body"], "hello", "the body is sent again on the retry");
-    assert_eq!(server.hits.load(Ordering::SeqCst), 2, "one challenge, one retry");
+    assert_eq!(
+        first["body"], "hello",
+        "the body is sent again on the retry"
+    );
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        2,
+        "one challenge, one retry"
+    );
 
     let second = json(client.ready().await.unwrap().call(request()).await.unwrap()).await;
     assert_eq!(second["body"], "hello");
-    assert_eq!(server.hits.load(Ordering::SeqCst), 3, "the stored nonce is reused");
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        3,
+        "the stored nonce is reused"
+    );
 }
 
 #[tokio::test]
@@ -113,7 +132,11 @@ async fn reqwest_body_over_the_limit_is_not_retried_and_says_why() {
     let server = start(DpopMode::ResourceServer).await;
     let http = reqwest::Client::new();
     let mut client = ServiceBuilder::new()
-        .layer(DpopSigningLayer::builder(keys()).retry_body_limit(4).build())
+        .layer(
+            DpopSigningLayer::builder(keys())
+                .retry_body_limit(4)
+                .build(),
+        )
         .service(http.clone());
     let request = http
         .post(&server.url)
@@ -121,9 +144,18 @@ async fn reqwest_body_over_the_limit_is_not_retried_and_says_why() {
         .body("more than four bytes")
         .build()
         .unwrap();
-    let error = client.ready().await.unwrap().call(request).await.unwrap_err();
+    let error = client
+        .ready()
+        .await
+        .unwrap()
+        .call(request)
+        .await
+        .unwrap_err();
     assert!(matches!(error, SigningError::NotRetried { .. }), "{error}");
-    assert!(error.to_string().contains("retry buffer limit of 4 bytes"), "{error}");
+    assert!(
+        error.to_string().contains("retry buffer limit of 4 bytes"),
+        "{error}"
+    );
     // The nonce was stored: the next request goes through at once.
     let request = http
         .post(&server.url)
@@ -189,10 +221,22 @@ async fn streaming_body_is_not_retried() {
         .service(hyper_client);
     let request = Request::post(&server.url)
         .header("authorization", "DPoP opaque-token")
-        .body(Streaming(vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]))
+        .body(Streaming(vec![
+            Bytes::from_static(b"a"),
+            Bytes::from_static(b"b"),
+        ]))
         .unwrap();
-    let error = client.ready().await.unwrap().call(request).await.unwrap_err();
-    assert!(error.to_string().contains("is a stream or larger"), "{error}");
+    let error = client
+        .ready()
+        .await
+        .unwrap()
+        .call(request)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("is a stream or larger"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -232,7 +276,10 @@ async fn use_dpop_key_selects_a_retained_key() {
     let mut client = ServiceBuilder::new()
         .layer(DpopSigningLayer::new(keys.clone()))
         .service(hyper_client);
-    for (hint, expected) in [(Some(old.thumbprint()), old.thumbprint()), (None, new.thumbprint())] {
+    for (hint, expected) in [
+        (Some(old.thumbprint()), old.thumbprint()),
+        (None, new.thumbprint()),
+    ] {
         let mut request = Request::post(&server.url)
             .header("authorization", "DPoP opaque-token")
             .body(Full::new(Bytes::new()))
@@ -242,12 +289,23 @@ async fn use_dpop_key_selects_a_retained_key() {
         }
         let response = client.ready().await.unwrap().call(request).await.unwrap();
         let body: serde_json::Value =
-            serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+            serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes())
+                .unwrap();
         assert_eq!(body["jkt"], expected);
     }
-    let mut request = Request::post(&server.url).body(Full::new(Bytes::new())).unwrap();
-    request.extensions_mut().insert(UseDpopKey("unknown".into()));
-    let error = client.ready().await.unwrap().call(request).await.unwrap_err();
+    let mut request = Request::post(&server.url)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(UseDpopKey("unknown".into()));
+    let error = client
+        .ready()
+        .await
+        .unwrap()
+        .call(request)
+        .await
+        .unwrap_err();
     assert!(matches!(error, SigningError::UnknownKey));
 }
 
@@ -255,7 +313,9 @@ async fn use_dpop_key_selects_a_retained_key() {
 async fn relative_uri_cannot_be_signed() {
     let mut client = ServiceBuilder::new()
         .layer(DpopSigningLayer::new(keys()))
-        .service_fn(|_: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())) });
+        .service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+        });
     let error = client
         .ready()
         .await

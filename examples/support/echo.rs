@@ -20,17 +20,16 @@ async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
     };
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = StatusCode::OK;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     Ok(response)
 }
 
 /// Serves the echo handler behind `layer` on `listener` until the task is dropped.
 pub(crate) async fn serve(listener: TcpListener, layer: DpopLayer) {
-    let service = tower::ServiceBuilder::new()
-        .layer(layer)
-        .service_fn(echo);
+    let service = tower::ServiceBuilder::new().layer(layer).service_fn(echo);
     loop {
         let Ok((stream, _peer)) = listener.accept().await else {
             continue;

@@ -23,7 +23,9 @@ pub enum AuthorizationError {
     #[error("more than one Authorization header")]
     Multiple,
     /// Not `<scheme> <token68>` with a supported scheme and valid token syntax.
-    #[error("Authorization header must be \"Bearer <token>\" or \"DPoP <token>\" with token68 syntax")]
+    #[error(
+        "Authorization header must be \"Bearer <token>\" or \"DPoP <token>\" with token68 syntax"
+    )]
     Malformed,
     /// A scheme other than `Bearer` or `DPoP`.
     #[error("unsupported authorization scheme: expected Bearer or DPoP")]
@@ -33,7 +35,9 @@ pub enum AuthorizationError {
 /// Reads the access token from the `Authorization` header, if there is one.
 ///
 /// Scheme names are case-insensitive; the token must be RFC 9110 `token68`.
-pub fn access_token(headers: &HeaderMap) -> Result<Option<(TokenScheme, &str)>, AuthorizationError> {
+pub fn access_token(
+    headers: &HeaderMap,
+) -> Result<Option<(TokenScheme, &str)>, AuthorizationError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -61,9 +65,9 @@ pub fn access_token(headers: &HeaderMap) -> Result<Option<(TokenScheme, &str)>, 
 pub fn is_token68(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 #[cfg(test)]
@@ -81,18 +85,42 @@ mod tests {
 
     #[test]
     fn reads_both_schemes_case_insensitively() {
-        assert_eq!(access_token(&headers(&["DPoP abc.def-_~+/=="])).unwrap(), Some((TokenScheme::Dpop, "abc.def-_~+/==")));
-        assert_eq!(access_token(&headers(&["bearer x"])).unwrap(), Some((TokenScheme::Bearer, "x")));
+        assert_eq!(
+            access_token(&headers(&["DPoP abc.def-_~+/=="])).unwrap(),
+            Some((TokenScheme::Dpop, "abc.def-_~+/=="))
+        );
+        assert_eq!(
+            access_token(&headers(&["bearer x"])).unwrap(),
+            Some((TokenScheme::Bearer, "x"))
+        );
         assert_eq!(access_token(&headers(&[])).unwrap(), None);
     }
 
     #[test]
     fn refuses_bad_headers() {
-        assert_eq!(access_token(&headers(&["DPoP a", "DPoP b"])), Err(AuthorizationError::Multiple));
-        assert_eq!(access_token(&headers(&["DPoP"])), Err(AuthorizationError::Malformed));
-        assert_eq!(access_token(&headers(&["DPoP "])), Err(AuthorizationError::Malformed));
-        assert_eq!(access_token(&headers(&["DPoP a b"])), Err(AuthorizationError::Malformed));
-        assert_eq!(access_token(&headers(&["DPoP ==="])), Err(AuthorizationError::Malformed));
-        assert_eq!(access_token(&headers(&["Basic dXNlcjpwYXNz"])), Err(AuthorizationError::UnsupportedScheme));
+        assert_eq!(
+            access_token(&headers(&["DPoP a", "DPoP b"])),
+            Err(AuthorizationError::Multiple)
+        );
+        assert_eq!(
+            access_token(&headers(&["DPoP"])),
+            Err(AuthorizationError::Malformed)
+        );
+        assert_eq!(
+            access_token(&headers(&["DPoP "])),
+            Err(AuthorizationError::Malformed)
+        );
+        assert_eq!(
+            access_token(&headers(&["DPoP a b"])),
+            Err(AuthorizationError::Malformed)
+        );
+        assert_eq!(
+            access_token(&headers(&["DPoP ==="])),
+            Err(AuthorizationError::Malformed)
+        );
+        assert_eq!(
+            access_token(&headers(&["Basic dXNlcjpwYXNz"])),
+            Err(AuthorizationError::UnsupportedScheme)
+        );
     }
 }

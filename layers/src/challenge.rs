@@ -13,7 +13,9 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{Response, StatusCode};
 use http_body_util::{Either, Full};
 
@@ -145,7 +147,10 @@ impl Rejection {
 
     /// 401 with the given challenge code (none when credentials were simply
     /// missing, RFC 6750 §3.1).
-    pub fn unauthorized(error: Option<ErrorCode>, description: impl Into<Cow<'static, str>>) -> Self {
+    pub fn unauthorized(
+        error: Option<ErrorCode>,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, error, description)
     }
 
@@ -248,10 +253,16 @@ mod tests {
 
     #[tokio::test]
     async fn builds_nonce_rejection() {
-        let response = Rejection::unauthorized(Some(ErrorCode::UseDpopNonce), "Resource server requires nonce in DPoP proof")
-            .challenge(Challenge::new(Scheme::Dpop).param("algs", "ES256"))
-            .header(DPOP_NONCE.clone(), HeaderValue::from_static("eyJ7S_zG.eyJH0-Z.HX4w-7v"))
-            .into_response();
+        let response = Rejection::unauthorized(
+            Some(ErrorCode::UseDpopNonce),
+            "Resource server requires nonce in DPoP proof",
+        )
+        .challenge(Challenge::new(Scheme::Dpop).param("algs", "ES256"))
+        .header(
+            DPOP_NONCE.clone(),
+            HeaderValue::from_static("eyJ7S_zG.eyJH0-Z.HX4w-7v"),
+        )
+        .into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             response.headers()[WWW_AUTHENTICATE],
@@ -269,7 +280,10 @@ mod tests {
         let response = Rejection::unauthorized(None, "authorization required")
             .challenge(Challenge::new(Scheme::Bearer).param("realm", "mcp"))
             .into_response();
-        assert_eq!(response.headers()[WWW_AUTHENTICATE], r#"Bearer realm="mcp""#);
+        assert_eq!(
+            response.headers()[WWW_AUTHENTICATE],
+            r#"Bearer realm="mcp""#
+        );
     }
 
     #[test]

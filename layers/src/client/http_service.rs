@@ -52,7 +52,12 @@ where
                 }
                 _ => (body, None),
             };
-            let sent = signer.sign(parts.method.as_str(), &url, &mut parts.headers, hint.as_ref())?;
+            let sent = signer.sign(
+                parts.method.as_str(),
+                &url,
+                &mut parts.headers,
+                hint.as_ref(),
+            )?;
             let response = inner
                 .call(Request::from_parts(parts, body))
                 .await
@@ -63,7 +68,12 @@ where
             let Some((mut parts, bytes)) = retry else {
                 return Err(signer.too_large());
             };
-            signer.sign(parts.method.as_str(), &url, &mut parts.headers, hint.as_ref())?;
+            signer.sign(
+                parts.method.as_str(),
+                &url,
+                &mut parts.headers,
+                hint.as_ref(),
+            )?;
             poll_fn(|cx| inner.poll_ready(cx))
                 .await
                 .map_err(|e| SigningError::Inner(e.into()))?;

@@ -51,7 +51,10 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin_of("https://A.example:8443/x?y").as_deref(), Some("https://a.example:8443"));
+        assert_eq!(
+            origin_of("https://A.example:8443/x?y").as_deref(),
+            Some("https://a.example:8443")
+        );
         assert_eq!(origin_of("http://h").as_deref(), Some("http://h"));
         assert_eq!(origin_of("/relative"), None);
         assert_eq!(origin_of("http:///x"), None);

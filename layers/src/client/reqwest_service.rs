@@ -36,9 +36,10 @@ where
             let hint: Option<UseDpopKey> = None;
             // A body can be sent again when it is in memory and small enough;
             // `try_clone` refuses streams.
-            let small = request
-                .body()
-                .is_none_or(|b| b.as_bytes().is_some_and(|bytes| bytes.len() <= signer.retry_body_limit));
+            let small = request.body().is_none_or(|b| {
+                b.as_bytes()
+                    .is_some_and(|bytes| bytes.len() <= signer.retry_body_limit)
+            });
             let retry = if small { request.try_clone() } else { None };
             let method = request.method().as_str().to_owned();
             let sent = signer.sign(&method, &url, request.headers_mut(), hint.as_ref())?;

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 use http::StatusCode;
+use http::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
 
 use crate::authorization::{self, TokenScheme};
 use crate::challenge::DPOP_NONCE;
@@ -65,7 +65,11 @@ pub(crate) struct Signer {
 }
 
 impl Signer {
-    pub(crate) fn new(keys: Arc<dyn KeyStore>, clock: SharedClock, retry_body_limit: usize) -> Self {
+    pub(crate) fn new(
+        keys: Arc<dyn KeyStore>,
+        clock: SharedClock,
+        retry_body_limit: usize,
+    ) -> Self {
         Self {
             keys,
             nonces: NonceBook::default(),
@@ -107,7 +111,8 @@ impl Signer {
                 iat: self.clock.now_unix(),
             },
         )?;
-        let value = HeaderValue::try_from(proof).map_err(|_| SigningError::Key(KeyError::Signing))?;
+        let value =
+            HeaderValue::try_from(proof).map_err(|_| SigningError::Key(KeyError::Signing))?;
         headers.insert(DPOP.clone(), value);
         tracing::debug!(target: "mcp_tower::client", jkt = key.thumbprint(), %origin, with_nonce = nonce.is_some(), "signed DPoP proof");
         Ok(nonce)
@@ -124,7 +129,9 @@ impl Signer {
         headers: &HeaderMap,
         sent_nonce: Option<&str>,
     ) -> bool {
-        let Some(origin) = origin_of(url) else { return false };
+        let Some(origin) = origin_of(url) else {
+            return false;
+        };
         let Some(nonce) = headers.get(&DPOP_NONCE).and_then(|v| v.to_str().ok()) else {
             return false;
         };

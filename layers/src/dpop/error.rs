@@ -1,8 +1,8 @@
 //! Why a request's DPoP proof was refused: one variant per RFC 9449 §4.3 check.
 
-use crate::jose::jwk::{JwkError, SignatureError};
 use crate::jose::AlgError;
 use crate::jose::Algorithm;
+use crate::jose::jwk::{JwkError, SignatureError};
 
 use super::htu::HtuError;
 

@@ -48,7 +48,11 @@ pub fn normalize(uri: &str) -> Result<String, HtuError> {
         None => (rest, ""),
     };
     let mut out = String::with_capacity(uri.len() + 1);
-    out.push_str(if default_port == "443" { "https://" } else { "http://" });
+    out.push_str(if default_port == "443" {
+        "https://"
+    } else {
+        "http://"
+    });
     push_authority(authority, default_port, &mut out)?;
     push_path(path, &mut out)?;
     Ok(out)
@@ -102,7 +106,11 @@ pub(crate) fn push_authority(
     }
     if host.starts_with('[') {
         let inner = &host[1..host.len() - 1];
-        if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+        if inner.is_empty()
+            || !inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
             return Err(HtuError::InvalidHost);
         }
         out.extend(host.chars().map(|c| c.to_ascii_lowercase()));
@@ -164,14 +172,26 @@ fn push_path(path: &str, out: &mut String) -> Result<(), HtuError> {
 
 /// Copies `text`, upper-casing percent-encodings and decoding those of
 /// unreserved characters; any byte not `allowed` and not `%` is refused.
-fn push_normalized(text: &str, out: &mut String, allowed: impl Fn(u8) -> bool) -> Result<(), HtuError> {
+fn push_normalized(
+    text: &str,
+    out: &mut String,
+    allowed: impl Fn(u8) -> bool,
+) -> Result<(), HtuError> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex).ok_or(HtuError::InvalidCharacters)?;
-            let lo = bytes.get(i + 2).copied().and_then(hex).ok_or(HtuError::InvalidCharacters)?;
+            let hi = bytes
+                .get(i + 1)
+                .copied()
+                .and_then(hex)
+                .ok_or(HtuError::InvalidCharacters)?;
+            let lo = bytes
+                .get(i + 2)
+                .copied()
+                .and_then(hex)
+                .ok_or(HtuError::InvalidCharacters)?;
             let value = hi << 4 | lo;
             if is_unreserved(value) {
                 out.push(char::from(value));
@@ -207,7 +227,10 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 fn is_sub_delim(b: u8) -> bool {
-    matches!(b, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
+    matches!(
+        b,
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+    )
 }
 
 /// RFC 3986 §5.2.4 on an absolute path.
@@ -259,14 +282,26 @@ mod tests {
         for uri in same {
             assert_eq!(normalize(uri).unwrap(), "http://example.com/", "{uri}");
         }
-        assert_eq!(normalize("https://server.example.com:443/token").unwrap(), "https://server.example.com/token");
+        assert_eq!(
+            normalize("https://server.example.com:443/token").unwrap(),
+            "https://server.example.com/token"
+        );
         assert_eq!(normalize("https://h:8443/a").unwrap(), "https://h:8443/a");
-        assert_eq!(normalize("https://h/%7euser/%2f%3A").unwrap(), "https://h/~user/%2F%3A");
-        assert_eq!(normalize("https://h/a/b/c/./../../g").unwrap(), "https://h/a/g");
+        assert_eq!(
+            normalize("https://h/%7euser/%2f%3A").unwrap(),
+            "https://h/~user/%2F%3A"
+        );
+        assert_eq!(
+            normalize("https://h/a/b/c/./../../g").unwrap(),
+            "https://h/a/g"
+        );
         assert_eq!(normalize("https://h/a/b/..").unwrap(), "https://h/a/");
         assert_eq!(normalize("https://h/a/%2E%2E/b").unwrap(), "https://h/b");
         assert_eq!(normalize("http://[::1]:80/x").unwrap(), "http://[::1]/x");
-        assert_eq!(normalize("http://[::1]:8080").unwrap(), "http://[::1]:8080/");
+        assert_eq!(
+            normalize("http://[::1]:8080").unwrap(),
+            "http://[::1]:8080/"
+        );
         assert_eq!(normalize("http://h:08080/").unwrap(), "http://h:8080/");
     }
 
@@ -293,10 +328,19 @@ mod tests {
 
     #[test]
     fn joins_base_and_path() {
-        assert_eq!(join_path("https://h", "", "/mcp?x").unwrap(), "https://h/mcp");
+        assert_eq!(
+            join_path("https://h", "", "/mcp?x").unwrap(),
+            "https://h/mcp"
+        );
         assert_eq!(join_path("https://h", "", "").unwrap(), "https://h/");
-        assert_eq!(join_path("https://h", "/api", "/mcp").unwrap(), "https://h/api/mcp");
-        assert_eq!(join_path("https://h", "/api", "/%6Dcp/../x").unwrap(), "https://h/api/x");
+        assert_eq!(
+            join_path("https://h", "/api", "/mcp").unwrap(),
+            "https://h/api/mcp"
+        );
+        assert_eq!(
+            join_path("https://h", "/api", "/%6Dcp/../x").unwrap(),
+            "https://h/api/x"
+        );
         assert_eq!(join_path("https://h", "/api", "").unwrap(), "https://h/api");
         assert!(join_path("https://h", "", "mcp").is_err());
     }

@@ -25,7 +25,9 @@ use crate::replay::{Freshness, MemoryReplayCache, ReplayCache, ReplayError};
 use super::error::DpopError;
 use super::nonce::NonceIssuer;
 use super::target::RequestTarget;
-use super::verifier::{CheckedProof, DpopVerifier, DpopVerifierBuilder, RequestFacts, VerifiedDpop};
+use super::verifier::{
+    CheckedProof, DpopVerifier, DpopVerifierBuilder, RequestFacts, VerifiedDpop,
+};
 
 /// The `DPoP` request header.
 pub static DPOP: http::HeaderName = http::HeaderName::from_static("dpop");
@@ -228,7 +230,10 @@ impl<R> DpopLayerBuilder<R> {
             (Some(replay), _) => replay,
             (None, Some(make)) => {
                 if self.memory_capacity == 0 {
-                    return Err(ConfigError::new("replay cache capacity", "must be at least 1"));
+                    return Err(ConfigError::new(
+                        "replay cache capacity",
+                        "must be at least 1",
+                    ));
                 }
                 make(self.memory_capacity, self.clock)
             }
@@ -244,7 +249,9 @@ impl<R> DpopLayerBuilder<R> {
             shared: Arc::new(Shared {
                 verifier,
                 mode: self.mode,
-                target: self.target.unwrap_or_else(|| RequestTarget::from_request(false)),
+                target: self
+                    .target
+                    .unwrap_or_else(|| RequestTarget::from_request(false)),
                 replay,
                 algs,
                 realm: self.realm,
@@ -287,21 +294,25 @@ impl<R> Shared<R> {
             DpopMode::TokenEndpoint => None,
             DpopMode::ResourceServer => match authorization::access_token(request.headers()) {
                 Ok(Some((TokenScheme::Dpop, token))) => Some(token),
-                Ok(Some((TokenScheme::Bearer, _)) | None) | Err(AuthorizationError::UnsupportedScheme) => {
+                Ok(Some((TokenScheme::Bearer, _)) | None)
+                | Err(AuthorizationError::UnsupportedScheme) => {
                     return Err(self.missing_dpop_token(request));
                 }
                 Err(e) => return Err(self.invalid_request(e.to_string())),
             },
-            DpopMode::ProofRequired | DpopMode::Optional => match authorization::access_token(request.headers()) {
-                Ok(Some((TokenScheme::Dpop, token))) => Some(token),
-                Ok(_) | Err(AuthorizationError::UnsupportedScheme) => {
-                    if self.mode == DpopMode::Optional && !request.headers().contains_key(&DPOP) {
-                        return Ok(None);
+            DpopMode::ProofRequired | DpopMode::Optional => {
+                match authorization::access_token(request.headers()) {
+                    Ok(Some((TokenScheme::Dpop, token))) => Some(token),
+                    Ok(_) | Err(AuthorizationError::UnsupportedScheme) => {
+                        if self.mode == DpopMode::Optional && !request.headers().contains_key(&DPOP)
+                        {
+                            return Ok(None);
+                        }
+                        None
                     }
-                    None
+                    Err(e) => return Err(self.invalid_request(e.to_string())),
                 }
-                Err(e) => return Err(self.invalid_request(e.to_string())),
-            },
+            }
         };
         let proof = single_proof(request).map_err(|e| self.reject(&e))?;
         let uri = self.target.resolve(request).map_err(|e| self.reject(&e))?;
@@ -352,19 +363,29 @@ impl<R> Shared<R> {
                 "this resource requires a DPoP-bound access token sent as Authorization: DPoP",
             ))
         } else {
-            self.with_challenge(Rejection::unauthorized(None, "a DPoP-bound access token is required"))
+            self.with_challenge(Rejection::unauthorized(
+                None,
+                "a DPoP-bound access token is required",
+            ))
         }
     }
 
     fn invalid_request(&self, description: String) -> Rejection {
         tracing::info!(target: "mcp_tower::dpop", reason = "invalid_authorization", "request refused");
-        self.with_challenge(Rejection::bad_request(ErrorCode::InvalidRequest, description))
+        self.with_challenge(Rejection::bad_request(
+            ErrorCode::InvalidRequest,
+            description,
+        ))
     }
 
     fn reject(&self, error: &DpopError) -> Rejection {
         tracing::info!(target: "mcp_tower::dpop", reason = error.reason(), "DPoP proof refused");
         if error.is_nonce_error() {
-            let rejection = Rejection::new(self.status(), Some(ErrorCode::UseDpopNonce), error.to_string());
+            let rejection = Rejection::new(
+                self.status(),
+                Some(ErrorCode::UseDpopNonce),
+                error.to_string(),
+            );
             let rejection = match self.fresh_nonce() {
                 Some(nonce) => rejection.header(DPOP_NONCE.clone(), nonce),
                 None => rejection,
@@ -381,12 +402,13 @@ impl<R> Shared<R> {
         ))
     }
 
-    fn replay_failure(&self, error: &ReplayError) -> Rejection {
+    fn replay_failure(error: &ReplayError) -> Rejection {
         tracing::error!(target: "mcp_tower::dpop", reason = "replay_cache", error = %error, "cannot check DPoP replay; refusing");
         match error {
-            ReplayError::Full { retry_after_secs } => {
-                Rejection::unavailable(*retry_after_secs, "too many recent DPoP proofs; retry later")
-            }
+            ReplayError::Full { retry_after_secs } => Rejection::unavailable(
+                *retry_after_secs,
+                "too many recent DPoP proofs; retry later",
+            ),
             _ => Rejection::unavailable(1, "DPoP replay check unavailable; retry later"),
         }
     }
@@ -511,21 +533,30 @@ where
                         request,
                         refresh_nonce,
                         shared,
-                    } = pending.take().expect("ResponseFuture polled after completion");
+                    } = pending
+                        .take()
+                        .expect("ResponseFuture polled after completion");
                     let next = match freshness {
                         Ok(Freshness::Fresh) => State::Inner {
                             future: service.call(request),
-                            nonce: if refresh_nonce { shared.fresh_nonce() } else { None },
+                            nonce: if refresh_nonce {
+                                shared.fresh_nonce()
+                            } else {
+                                None
+                            },
                         },
                         Ok(_) => {
-                            let jkt = request.extensions().get::<VerifiedDpop>().map(|v| v.jkt.as_str());
+                            let jkt = request
+                                .extensions()
+                                .get::<VerifiedDpop>()
+                                .map(|v| v.jkt.as_str());
                             tracing::warn!(target: "mcp_tower::dpop", reason = "replayed", jkt, "DPoP proof replay refused");
                             State::Reject {
                                 response: Some(shared.reject(&DpopError::Replayed).into_response()),
                             }
                         }
                         Err(error) => State::Reject {
-                            response: Some(shared.replay_failure(&error).into_response()),
+                            response: Some(Shared::<R>::replay_failure(&error).into_response()),
                         },
                     };
                     state.set(next);
@@ -538,7 +569,9 @@ where
                     return Poll::Ready(Ok(response.map(Either::Left)));
                 }
                 StateProj::Reject { response } => {
-                    let response = response.take().expect("ResponseFuture polled after completion");
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response.map(Either::Right)));
                 }
             }
@@ -558,12 +591,16 @@ impl<R> fmt::Debug for DpopLayer<R> {
 
 impl<S: fmt::Debug, R> fmt::Debug for Dpop<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Dpop").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("Dpop")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
 impl<R> fmt::Debug for DpopLayerBuilder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DpopLayerBuilder").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("DpopLayerBuilder")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }

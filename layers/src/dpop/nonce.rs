@@ -84,8 +84,11 @@ impl NonceIssuer {
     pub fn issue(&self) -> String {
         let now = self.clock.now_unix().to_be_bytes();
         let tag = {
-            let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-            sign(&keys.current, &now)
+            let keys = self
+                .keys
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sign(&keys.current, now)
         };
         let mut raw = [0u8; NONCE_BYTES];
         raw[..8].copy_from_slice(&now);
@@ -103,9 +106,12 @@ impl NonceIssuer {
         let issued_bytes: [u8; 8] = raw[..8].try_into().unwrap_or_default();
         let presented = &raw[8..];
         let authentic = {
-            let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let keys = self
+                .keys
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let matches = |key: &hmac::Key| {
-                bool::from(sign(key, &issued_bytes).as_ref()[..TAG_LEN].ct_eq(presented))
+                bool::from(sign(key, issued_bytes).as_ref()[..TAG_LEN].ct_eq(presented))
             };
             // Both keys are always tried so timing does not tell which matched.
             let current = matches(&keys.current);
@@ -129,7 +135,10 @@ impl NonceIssuer {
     /// the previous secret (the one before it is dropped).
     pub fn rotate(&self, secret: impl Into<Vec<u8>>) -> Result<(), ConfigError> {
         let key = make_key(&Zeroizing::new(secret.into()))?;
-        let mut keys = self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut keys = self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let old = std::mem::replace(&mut keys.current, key);
         keys.previous = Some(old);
         tracing::info!(target: "mcp_tower::dpop", "DPoP nonce secret rotated");
@@ -142,10 +151,10 @@ impl NonceIssuer {
     }
 }
 
-fn sign(key: &hmac::Key, issued: &[u8; 8]) -> hmac::Tag {
+fn sign(key: &hmac::Key, issued: [u8; 8]) -> hmac::Tag {
     let mut ctx = hmac::Context::with_key(key);
     ctx.update(LABEL);
-    ctx.update(issued);
+    ctx.update(&issued);
     ctx.sign()
 }
 
@@ -153,7 +162,10 @@ fn make_key(secret: &[u8]) -> Result<hmac::Key, ConfigError> {
     if secret.len() < MIN_SECRET_BYTES {
         return Err(ConfigError::new(
             "nonce secret",
-            format!("must be at least {MIN_SECRET_BYTES} random bytes, got {}", secret.len()),
+            format!(
+                "must be at least {MIN_SECRET_BYTES} random bytes, got {}",
+                secret.len()
+            ),
         ));
     }
     Ok(hmac::Key::new(hmac::HMAC_SHA256, secret))
@@ -192,11 +204,17 @@ impl NonceIssuerBuilder {
     /// Validates the settings.
     pub fn build(self) -> Result<NonceIssuer, ConfigError> {
         if self.lifetime < 10 {
-            return Err(ConfigError::new("nonce lifetime", "must be at least 10 seconds"));
+            return Err(ConfigError::new(
+                "nonce lifetime",
+                "must be at least 10 seconds",
+            ));
         }
         let refresh_after = self.refresh_after.unwrap_or(self.lifetime / 2);
         if refresh_after >= self.lifetime {
-            return Err(ConfigError::new("nonce refresh_after", "must be shorter than the lifetime"));
+            return Err(ConfigError::new(
+                "nonce refresh_after",
+                "must be shorter than the lifetime",
+            ));
         }
         Ok(NonceIssuer {
             keys: RwLock::new(Keys {
@@ -260,7 +278,10 @@ mod tests {
     fn another_instance_with_the_same_secret_accepts_it() {
         let clock = ManualClock::new(1_000_000);
         let nonce = issuer(&clock, 1).issue();
-        assert!(matches!(issuer(&clock, 1).check(&nonce), NonceStatus::Valid { .. }));
+        assert!(matches!(
+            issuer(&clock, 1).check(&nonce),
+            NonceStatus::Valid { .. }
+        ));
         assert_eq!(issuer(&clock, 2).check(&nonce), NonceStatus::Invalid);
     }
 
@@ -292,8 +313,19 @@ mod tests {
     #[test]
     fn refuses_short_secrets_and_bad_lifetimes() {
         assert!(NonceIssuer::builder(vec![0; 16]).build().is_err());
-        assert!(NonceIssuer::builder(vec![0; 32]).lifetime_secs(5).build().is_err());
-        assert!(NonceIssuer::builder(vec![0; 32]).lifetime_secs(60).refresh_after_secs(60).build().is_err());
+        assert!(
+            NonceIssuer::builder(vec![0; 32])
+                .lifetime_secs(5)
+                .build()
+                .is_err()
+        );
+        assert!(
+            NonceIssuer::builder(vec![0; 32])
+                .lifetime_secs(60)
+                .refresh_after_secs(60)
+                .build()
+                .is_err()
+        );
         assert!(format!("{:?}", NonceIssuer::builder(vec![9; 32])).contains("redacted"));
     }
 }

@@ -150,7 +150,9 @@ fn parse_claims(claims_b64: &str) -> Result<ProofClaims, DpopError> {
     let json =
         b64::decode(claims_b64).map_err(|_| DpopError::Malformed("payload is not base64url"))?;
     let raw: RawClaims = serde_json::from_slice(&json).map_err(|_| {
-        DpopError::Malformed("payload is not a JSON object with string jti, htm, htu, ath, nonce and numeric iat")
+        DpopError::Malformed(
+            "payload is not a JSON object with string jti, htm, htu, ath, nonce and numeric iat",
+        )
     })?;
     Ok(ProofClaims {
         jti: raw.jti.ok_or(DpopError::InvalidClaim("jti"))?,
@@ -166,7 +168,7 @@ fn parse_claims(claims_b64: &str) -> Result<ProofClaims, DpopError> {
     })
 }
 
-/// A JSON NumericDate (RFC 7519 §2): an integer or a finite number of seconds.
+/// A JSON `NumericDate` (RFC 7519 §2): an integer or a finite number of seconds.
 fn numeric_date(n: &serde_json::Number) -> Option<i64> {
     if let Some(i) = n.as_i64() {
         return Some(i);

@@ -31,7 +31,10 @@ impl RequestTarget {
         let normalized = htu::normalize(url)
             .map_err(|e| ConfigError::new("public base URL", format!("{url:?}: {e}")))?;
         if url.contains(['?', '#']) {
-            return Err(ConfigError::new("public base URL", "must not have a query or fragment"));
+            return Err(ConfigError::new(
+                "public base URL",
+                "must not have a query or fragment",
+            ));
         }
         // A normalized URI always has a path, starting at the first '/' after "://".
         let after_scheme = normalized.find("://").map_or(0, |i| i + 3);
@@ -154,9 +157,16 @@ mod tests {
     #[test]
     fn public_base_url_with_and_without_prefix() {
         let t = RequestTarget::public_base_url("HTTPS://Example.com:443").unwrap();
-        assert_eq!(t.resolve(&get("/mcp?x=1", &[("host", "internal:8080")])).unwrap(), "https://example.com/mcp");
+        assert_eq!(
+            t.resolve(&get("/mcp?x=1", &[("host", "internal:8080")]))
+                .unwrap(),
+            "https://example.com/mcp"
+        );
         let t = RequestTarget::public_base_url("http://example.com/api/").unwrap();
-        assert_eq!(t.resolve(&get("/mcp", &[])).unwrap(), "http://example.com/api/mcp");
+        assert_eq!(
+            t.resolve(&get("/mcp", &[])).unwrap(),
+            "http://example.com/api/mcp"
+        );
         assert!(RequestTarget::public_base_url("example.com").is_err());
         assert!(RequestTarget::public_base_url("https://h/?q").is_err());
     }
@@ -164,9 +174,18 @@ mod tests {
     #[test]
     fn from_request_uses_host_and_default_scheme() {
         let t = RequestTarget::from_request(false);
-        assert_eq!(t.resolve(&get("/a", &[("host", "Localhost:80")])).unwrap(), "http://localhost/a");
-        assert_eq!(t.resolve(&get("https://h:8443/a", &[])).unwrap(), "https://h:8443/a");
-        assert_eq!(t.resolve(&get("/a", &[])), Err(DpopError::UnknownRequestUri));
+        assert_eq!(
+            t.resolve(&get("/a", &[("host", "Localhost:80")])).unwrap(),
+            "http://localhost/a"
+        );
+        assert_eq!(
+            t.resolve(&get("https://h:8443/a", &[])).unwrap(),
+            "https://h:8443/a"
+        );
+        assert_eq!(
+            t.resolve(&get("/a", &[])),
+            Err(DpopError::UnknownRequestUri)
+        );
         let mut two = get("/a", &[("host", "a")]);
         two.headers_mut().append(HOST, "b".parse().unwrap());
         assert_eq!(t.resolve(&two), Err(DpopError::UnknownRequestUri));
@@ -174,12 +193,31 @@ mod tests {
 
     #[test]
     fn forwarded_headers_only_when_trusted() {
-        let headers = [("host", "internal"), ("x-forwarded-proto", "https"), ("x-forwarded-host", "api.example.com")];
+        let headers = [
+            ("host", "internal"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example.com"),
+        ];
         let untrusted = RequestTarget::from_request(false);
-        assert_eq!(untrusted.resolve(&get("/a", &headers)).unwrap(), "http://internal/a");
+        assert_eq!(
+            untrusted.resolve(&get("/a", &headers)).unwrap(),
+            "http://internal/a"
+        );
         let trusted = untrusted.trust_forwarded_headers();
-        assert_eq!(trusted.resolve(&get("/a", &headers)).unwrap(), "https://api.example.com/a");
-        let rfc7239 = [("host", "internal"), ("forwarded", "for=1.2.3.4;proto=https;host=\"pub.example\", for=5.6.7.8")];
-        assert_eq!(trusted.resolve(&get("/a", &rfc7239)).unwrap(), "https://pub.example/a");
+        assert_eq!(
+            trusted.resolve(&get("/a", &headers)).unwrap(),
+            "https://api.example.com/a"
+        );
+        let rfc7239 = [
+            ("host", "internal"),
+            (
+                "forwarded",
+                "for=1.2.3.4;proto=https;host=\"pub.example\", for=5.6.7.8",
+            ),
+        ];
+        assert_eq!(
+            trusted.resolve(&get("/a", &rfc7239)).unwrap(),
+            "https://pub.example/a"
+        );
     }
 }

@@ -123,7 +123,11 @@ impl DpopVerifier {
     /// the (possibly remote) cache: see [`CheckedProof::replay_key`].
     ///
     /// Cheap checks run before the signature so forged proofs cost little.
-    pub fn verify(&self, proof: &str, request: RequestFacts<'_>) -> Result<CheckedProof, DpopError> {
+    pub fn verify(
+        &self,
+        proof: &str,
+        request: RequestFacts<'_>,
+    ) -> Result<CheckedProof, DpopError> {
         let proof = DpopProof::parse(proof, self.max_proof_bytes)?;
         let alg = proof.alg();
         if !self.algorithms.contains(&alg) {
@@ -156,7 +160,9 @@ impl DpopVerifier {
             return Err(DpopError::EmptyJti);
         }
         if claims.jti.chars().count() > self.max_jti_len {
-            return Err(DpopError::JtiTooLong { max: self.max_jti_len });
+            return Err(DpopError::JtiTooLong {
+                max: self.max_jti_len,
+            });
         }
         // §4.3 item 12 (ath) when a token is presented.
         if let Some(token) = request.access_token {
@@ -259,19 +265,34 @@ impl DpopVerifierBuilder {
     pub fn build(mut self) -> Result<DpopVerifier, ConfigError> {
         self.algorithms.dedup();
         if self.algorithms.is_empty() {
-            return Err(ConfigError::new("DPoP algorithms", "at least one algorithm is required"));
+            return Err(ConfigError::new(
+                "DPoP algorithms",
+                "at least one algorithm is required",
+            ));
         }
         if self.max_age == 0 || self.max_age > 3600 {
-            return Err(ConfigError::new("DPoP iat window", "max age must be 1 to 3600 seconds"));
+            return Err(ConfigError::new(
+                "DPoP iat window",
+                "max age must be 1 to 3600 seconds",
+            ));
         }
         if self.max_future > 300 {
-            return Err(ConfigError::new("DPoP iat window", "max future skew must be at most 300 seconds"));
+            return Err(ConfigError::new(
+                "DPoP iat window",
+                "max future skew must be at most 300 seconds",
+            ));
         }
         if !(16..=1024).contains(&self.max_jti_len) {
-            return Err(ConfigError::new("DPoP max_jti_len", "must be 16 to 1024 characters"));
+            return Err(ConfigError::new(
+                "DPoP max_jti_len",
+                "must be 16 to 1024 characters",
+            ));
         }
         if !(512..=65536).contains(&self.max_proof_bytes) {
-            return Err(ConfigError::new("DPoP max_proof_bytes", "must be 512 to 65536 bytes"));
+            return Err(ConfigError::new(
+                "DPoP max_proof_bytes",
+                "must be 512 to 65536 bytes",
+            ));
         }
         Ok(DpopVerifier {
             algorithms: self.algorithms,
@@ -300,7 +321,8 @@ impl fmt::Debug for DpopVerifier {
 
 impl fmt::Debug for DpopVerifierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DpopVerifierBuilder").finish_non_exhaustive()
+        f.debug_struct("DpopVerifierBuilder")
+            .finish_non_exhaustive()
     }
 }
 
@@ -312,9 +334,18 @@ mod tests {
     fn ath_example_from_rfc9449() {
         // RFC 9449 §7.1, figure 13: the access token and its ath.
         let token = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
-        assert_eq!(access_token_hash(token), "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo");
-        assert!(ath_matches("fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo", token));
-        assert!(!ath_matches("fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEp", token));
+        assert_eq!(
+            access_token_hash(token),
+            "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+        );
+        assert!(ath_matches(
+            "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo",
+            token
+        ));
+        assert!(!ath_matches(
+            "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEp",
+            token
+        ));
         assert!(!ath_matches("", token));
     }
 

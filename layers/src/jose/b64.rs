@@ -45,8 +45,8 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for len in 0..40 {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 37) as u8).collect();
+        for len in 0..40u8 {
+            let bytes: Vec<u8> = (0..len).map(|i: u8| i.wrapping_mul(37)).collect();
             assert_eq!(decode(encode(&bytes)).unwrap(), bytes);
         }
     }

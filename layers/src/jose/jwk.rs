@@ -49,7 +49,9 @@ pub enum JwkError {
     #[error("EC public key is not a valid P-256 point")]
     InvalidPoint,
     /// The RSA key is outside the accepted size or has a bad exponent.
-    #[error("RSA public key rejected: modulus must be 2048 to 8192 bits without leading zeros, exponent odd and > 1")]
+    #[error(
+        "RSA public key rejected: modulus must be 2048 to 8192 bits without leading zeros, exponent odd and > 1"
+    )]
     InvalidRsaKey,
 }
 
@@ -214,7 +216,9 @@ impl PublicJwk {
     /// Validates a JWK deserialized as part of a larger document (the `jwk`
     /// header of a proof).
     pub(crate) fn from_raw(raw: &RawJwk<'_>) -> Result<Self, JwkError> {
-        let private = [&raw.d, &raw.p, &raw.q, &raw.dp, &raw.dq, &raw.qi, &raw.oth, &raw.k];
+        let private = [
+            &raw.d, &raw.p, &raw.q, &raw.dp, &raw.dq, &raw.qi, &raw.oth, &raw.k,
+        ];
         if private.iter().any(|m| m.is_some()) {
             return Err(JwkError::PrivateKeyMaterial);
         }
@@ -291,12 +295,7 @@ impl PublicJwk {
     }
 
     /// Verifies a JWS signature made with `alg` over `message`.
-    pub fn verify(
-        &self,
-        alg: Algorithm,
-        message: &[u8],
-        sig: &[u8],
-    ) -> Result<(), SignatureError> {
+    pub fn verify(&self, alg: Algorithm, message: &[u8], sig: &[u8]) -> Result<(), SignatureError> {
         if !self.supports(alg) {
             return Err(SignatureError::AlgKeyMismatch);
         }
@@ -330,10 +329,13 @@ fn member<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, Jwk
 impl fmt::Debug for PublicJwk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublicJwk")
-            .field("kty", &match self {
-                PublicJwk::Ec(_) => "EC",
-                PublicJwk::Rsa(_) => "RSA",
-            })
+            .field(
+                "kty",
+                &match self {
+                    PublicJwk::Ec(_) => "EC",
+                    PublicJwk::Rsa(_) => "RSA",
+                },
+            )
             .field("jkt", &self.thumbprint())
             .finish()
     }
@@ -371,7 +373,10 @@ mod tests {
     #[test]
     fn rfc7638_thumbprint_example() {
         let jwk = PublicJwk::from_json(RFC7638_JWK).unwrap();
-        assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jwk.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     /// RFC 9449 §4.1 figure 3: the example proof's EC key.
@@ -391,10 +396,17 @@ mod tests {
     fn refuses_private_members() {
         for m in ["d", "p", "q", "dp", "dq", "qi", "k"] {
             let json = RFC9449_JWK.replacen('{', &format!(r#"{{"{m}":"AAAA","#), 1);
-            assert_eq!(PublicJwk::from_json(&json), Err(JwkError::PrivateKeyMaterial), "{m}");
+            assert_eq!(
+                PublicJwk::from_json(&json),
+                Err(JwkError::PrivateKeyMaterial),
+                "{m}"
+            );
         }
         let oth = RFC9449_JWK.replacen('{', r#"{"oth":[],"#, 1);
-        assert_eq!(PublicJwk::from_json(&oth), Err(JwkError::PrivateKeyMaterial));
+        assert_eq!(
+            PublicJwk::from_json(&oth),
+            Err(JwkError::PrivateKeyMaterial)
+        );
         assert_eq!(
             PublicJwk::from_json(r#"{"kty":"oct","k":"c2VjcmV0"}"#),
             Err(JwkError::PrivateKeyMaterial)
@@ -403,16 +415,31 @@ mod tests {
 
     #[test]
     fn refuses_point_off_curve_and_bad_members() {
-        let off = RFC9449_JWK.replace("9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA", &b64::encode([1u8; 32]));
+        let off = RFC9449_JWK.replace(
+            "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA",
+            &b64::encode([1u8; 32]),
+        );
         assert_eq!(PublicJwk::from_json(&off), Err(JwkError::InvalidPoint));
         let short = RFC9449_JWK.replace("9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA", "9VE4");
         assert_eq!(PublicJwk::from_json(&short), Err(JwkError::BadMember("y")));
         let curve = RFC9449_JWK.replace("P-256", "P-384");
-        assert_eq!(PublicJwk::from_json(&curve), Err(JwkError::UnsupportedCurve));
-        assert_eq!(PublicJwk::from_json(r#"{"kty":"OKP"}"#), Err(JwkError::UnsupportedKeyType));
-        assert_eq!(PublicJwk::from_json(r#"{"crv":"P-256"}"#), Err(JwkError::MissingMember("kty")));
+        assert_eq!(
+            PublicJwk::from_json(&curve),
+            Err(JwkError::UnsupportedCurve)
+        );
+        assert_eq!(
+            PublicJwk::from_json(r#"{"kty":"OKP"}"#),
+            Err(JwkError::UnsupportedKeyType)
+        );
+        assert_eq!(
+            PublicJwk::from_json(r#"{"crv":"P-256"}"#),
+            Err(JwkError::MissingMember("kty"))
+        );
         assert_eq!(PublicJwk::from_json("[1,2]"), Err(JwkError::Malformed));
-        assert_eq!(PublicJwk::from_json(r#"{"kty":5}"#), Err(JwkError::Malformed));
+        assert_eq!(
+            PublicJwk::from_json(r#"{"kty":5}"#),
+            Err(JwkError::Malformed)
+        );
     }
 
     #[test]

@@ -101,7 +101,9 @@ impl DpopKey {
                 let (Ok(x), Ok(y)) = (point[1..33].try_into(), point[33..65].try_into()) else {
                     return Err(KeyError::Rejected(alg));
                 };
-                PublicJwk::Ec(EcPublicJwk::from_coordinates(x, y).map_err(|_| KeyError::Rejected(alg))?)
+                PublicJwk::Ec(
+                    EcPublicJwk::from_coordinates(x, y).map_err(|_| KeyError::Rejected(alg))?,
+                )
             }
             Signer::Rsa(pair) => {
                 let public = pair.public_key();
@@ -188,7 +190,7 @@ impl fmt::Debug for DpopKey {
             .field("alg", &self.alg)
             .field("jkt", &self.jkt)
             .field("private_key", &"<redacted>")
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -214,7 +216,10 @@ mod tests {
             let again = DpopKey::from_pkcs8(alg, &key.to_pkcs8().unwrap()).unwrap();
             assert_eq!(again.thumbprint(), key.thumbprint());
         }
-        assert_eq!(DpopKey::from_pkcs8(Algorithm::ES256, b"junk").unwrap_err(), KeyError::Rejected(Algorithm::ES256));
+        assert_eq!(
+            DpopKey::from_pkcs8(Algorithm::ES256, b"junk").unwrap_err(),
+            KeyError::Rejected(Algorithm::ES256)
+        );
     }
 
     #[test]
@@ -227,7 +232,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_rsa_sizes() {
-        assert_eq!(DpopKey::generate_rsa(Algorithm::RS256, 1024).unwrap_err(), KeyError::RsaSize);
+        assert_eq!(
+            DpopKey::generate_rsa(Algorithm::RS256, 1024).unwrap_err(),
+            KeyError::RsaSize
+        );
         assert!(DpopKey::generate_rsa(Algorithm::ES256, 2048).is_err());
     }
 }

@@ -69,7 +69,11 @@ impl MemoryKeyStore {
     }
 
     /// As [`MemoryKeyStore::generate`], reading time from `clock`.
-    pub fn with_clock(alg: Algorithm, policy: RotationPolicy, clock: SharedClock) -> Result<Self, KeyError> {
+    pub fn with_clock(
+        alg: Algorithm,
+        policy: RotationPolicy,
+        clock: SharedClock,
+    ) -> Result<Self, KeyError> {
         let key = DpopKey::generate(alg)?;
         Ok(Self::from_key_with_clock(key, policy, clock))
     }
@@ -104,9 +108,10 @@ impl MemoryKeyStore {
     fn replace(&self, state: &mut State, key: Arc<DpopKey>, now: u64) {
         let old = std::mem::replace(&mut state.current, key);
         state.since = now;
-        state
-            .previous
-            .push((Arc::clone(&old), now.saturating_add(self.policy.retain_previous.as_secs())));
+        state.previous.push((
+            Arc::clone(&old),
+            now.saturating_add(self.policy.retain_previous.as_secs()),
+        ));
         state.previous.retain(|(_, until)| *until > now);
         tracing::info!(target: "mcp_tower::keys", old_jkt = old.thumbprint(), new_jkt = state.current.thumbprint(), "DPoP key rotated");
     }
@@ -160,7 +165,8 @@ mod tests {
             rotate_every: Some(Duration::from_secs(100)),
             retain_previous: Duration::from_secs(50),
         };
-        let store = MemoryKeyStore::with_clock(Algorithm::ES256, policy, Arc::new(clock.clone())).unwrap();
+        let store =
+            MemoryKeyStore::with_clock(Algorithm::ES256, policy, Arc::new(clock.clone())).unwrap();
         let first = store.current().unwrap();
         clock.advance(99);
         assert_eq!(store.current().unwrap().thumbprint(), first.thumbprint());
@@ -176,7 +182,12 @@ mod tests {
     #[test]
     fn never_policy_keeps_one_key() {
         let clock = ManualClock::new(0);
-        let store = MemoryKeyStore::with_clock(Algorithm::ES256, RotationPolicy::never(), Arc::new(clock.clone())).unwrap();
+        let store = MemoryKeyStore::with_clock(
+            Algorithm::ES256,
+            RotationPolicy::never(),
+            Arc::new(clock.clone()),
+        )
+        .unwrap();
         let first = store.current().unwrap();
         clock.advance(10_000_000);
         assert_eq!(store.current().unwrap().thumbprint(), first.thumbprint());

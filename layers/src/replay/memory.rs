@@ -159,8 +159,14 @@ mod tests {
     fn same_jti_under_another_key_is_distinct() {
         let clock = ManualClock::new(1000);
         let cache = cache(100, &clock);
-        assert_eq!(cache.insert(ReplayKey::new("a", "x"), 2000), Ok(Freshness::Fresh));
-        assert_eq!(cache.insert(ReplayKey::new("b", "x"), 2000), Ok(Freshness::Fresh));
+        assert_eq!(
+            cache.insert(ReplayKey::new("a", "x"), 2000),
+            Ok(Freshness::Fresh)
+        );
+        assert_eq!(
+            cache.insert(ReplayKey::new("b", "x"), 2000),
+            Ok(Freshness::Fresh)
+        );
         // The separator keeps ("ab","c") and ("a","bc") apart.
         assert_ne!(ReplayKey::new("ab", "c"), ReplayKey::new("a", "bc"));
     }
@@ -182,7 +188,9 @@ mod tests {
         assert_eq!(cache.insert(keys[1], 1060), Ok(Freshness::Fresh));
         assert_eq!(
             cache.insert(keys[2], 1060),
-            Err(ReplayError::Full { retry_after_secs: 30 })
+            Err(ReplayError::Full {
+                retry_after_secs: 30
+            })
         );
         // Still remembers both.
         assert_eq!(cache.insert(keys[0], 1030), Ok(Freshness::Replayed));
@@ -202,7 +210,10 @@ mod tests {
                     s.spawn(move || cache.insert(key, u64::MAX) == Ok(Freshness::Fresh))
                 })
                 .collect();
-            handles.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().unwrap()))
+                .sum()
         });
         assert_eq!(fresh, 1);
     }
