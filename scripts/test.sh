@@ -41,18 +41,38 @@ cargo test --workspace --all-features --doc
 step "example: demo"
 cargo run --quiet --example demo
 
+# Starts an example server in the background and sets $url from its first
+# line "listening on URL". The server is stopped on exit.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+start_example() {
+  local name=$1 log
+  shift
+  log=$(mktemp)
+  cargo build --quiet --example "$name"
+  "target/debug/examples/$name" "$@" >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done
+  url=$(head -n1 "$log" | sed -n 's/^listening on //p')
+  [ -n "$url" ] || { echo "$name did not print its address:"; cat "$log"; exit 1; }
+}
+expect() { # what, text, pattern
+  grep -qiE "$3" <<<"$2" || { echo "expected $1; got:"; echo "$2"; exit 1; }
+}
+
 step "example: dpop_echo"
-log=$(mktemp)
-cargo build --quiet --example dpop_echo
-target/debug/examples/dpop_echo --listen 127.0.0.1:0 --nonce >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done
-url=$(head -n1 "$log" | sed -n 's/^listening on //p')
-[ -n "$url" ] || { echo "dpop_echo did not print its address"; cat "$log"; exit 1; }
+start_example dpop_echo --listen 127.0.0.1:0 --nonce
 headers=$(curl -s -o /dev/null -D - -X POST "$url/anything")
-echo "$headers" | grep -q '^HTTP/1.1 401' || { echo "expected 401 without a proof"; echo "$headers"; exit 1; }
-echo "$headers" | grep -qi '^www-authenticate: DPoP error="invalid_dpop_proof", error_description="missing DPoP proof' || { echo "expected a DPoP challenge"; echo "$headers"; exit 1; }
+expect "401 without a proof" "$headers" '^HTTP/1.1 401'
+expect "a DPoP challenge" "$headers" '^www-authenticate: DPoP error="invalid_dpop_proof", error_description="missing DPoP proof'
 echo "dpop_echo refused a request without a proof with the standard DPoP challenge"
+
+step "example: axum_quickstart"
+start_example axum_quickstart
+expect "an open health route" "$(curl -s "$url/health")" '^ok$'
+headers=$(curl -s -o /dev/null -D - -X POST "$url/mcp")
+expect "401 without a token" "$headers" '^HTTP/1.1 401'
+expect "a DPoP challenge without error code" "$headers" '^www-authenticate: DPoP algs="ES256 PS256 RS256"'
+echo "axum_quickstart serves /health openly and protects /mcp"
 
 step "all checks passed"
