@@ -9,8 +9,9 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::jose::jwk::RawJwk;
-use crate::jose::{Algorithm, PublicJwk, b64};
+use serde_json::value::RawValue;
+
+use crate::jose::{Algorithm, PublicJwk, b64, is_json_object};
 
 use super::error::DpopError;
 
@@ -53,7 +54,7 @@ struct RawHeader<'a> {
     #[serde(borrow)]
     alg: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    jwk: Option<RawJwk<'a>>,
+    jwk: Option<&'a RawValue>,
     crit: Option<IgnoredAny>,
 }
 
@@ -84,6 +85,9 @@ impl<'a> DpopProof<'a> {
         };
         let header_json =
             b64::decode(header_b64).map_err(|_| DpopError::Malformed("header is not base64url"))?;
+        if !is_json_object(&header_json) {
+            return Err(DpopError::Malformed("header is not a JSON object"));
+        }
         let header: RawHeader<'_> = serde_json::from_slice(&header_json)
             .map_err(|_| DpopError::Malformed("header is not a JSON object"))?;
         if !is_dpop_type(header.typ.as_deref()) {
@@ -98,7 +102,7 @@ impl<'a> DpopProof<'a> {
         if header.crit.is_some() {
             return Err(DpopError::CriticalHeader);
         }
-        let jwk = PublicJwk::from_raw(header.jwk.as_ref().ok_or(DpopError::MissingJwk)?)?;
+        let jwk = PublicJwk::from_json(header.jwk.ok_or(DpopError::MissingJwk)?.get())?;
 
         let claims = parse_claims(claims_b64)?;
         let signature =
@@ -149,11 +153,10 @@ fn is_dpop_type(typ: Option<&str>) -> bool {
 fn parse_claims(claims_b64: &str) -> Result<ProofClaims, DpopError> {
     let json =
         b64::decode(claims_b64).map_err(|_| DpopError::Malformed("payload is not base64url"))?;
-    let raw: RawClaims = serde_json::from_slice(&json).map_err(|_| {
-        DpopError::Malformed(
-            "payload is not a JSON object with string jti, htm, htu, ath, nonce and numeric iat",
-        )
-    })?;
+    if !is_json_object(&json) {
+        return Err(DpopError::Malformed("payload is not a JSON object"));
+    }
+    let raw: RawClaims = serde_json::from_slice(&json).map_err(|_| claim_type_error(&json))?;
     Ok(ProofClaims {
         jti: raw.jti.ok_or(DpopError::InvalidClaim("jti"))?,
         htm: raw.htm.ok_or(DpopError::InvalidClaim("htm"))?,
@@ -166,6 +169,23 @@ fn parse_claims(claims_b64: &str) -> Result<ProofClaims, DpopError> {
         ath: raw.ath,
         nonce: raw.nonce,
     })
+}
+
+/// Names the claim with the wrong JSON type, after the typed parse failed
+/// (only on this error path is the payload parsed a second time).
+fn claim_type_error(json: &[u8]) -> DpopError {
+    let Ok(map) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(json) else {
+        return DpopError::Malformed("payload is not a JSON object: invalid JSON");
+    };
+    for name in ["jti", "htm", "htu", "ath", "nonce"] {
+        if map.get(name).is_some_and(|v| !v.is_string()) {
+            return DpopError::InvalidClaim(name);
+        }
+    }
+    if map.get("iat").is_some_and(|v| !v.is_number()) {
+        return DpopError::InvalidClaim("iat");
+    }
+    DpopError::Malformed("payload has a duplicate claim")
 }
 
 /// A JSON `NumericDate` (RFC 7519 §2): an integer or a finite number of seconds.

@@ -93,7 +93,7 @@ pub enum PublicJwk {
 
 /// A JWK as it appears in JSON, before validation.
 #[derive(Deserialize)]
-pub(crate) struct RawJwk<'a> {
+struct RawJwk<'a> {
     #[serde(borrow)]
     kty: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -203,19 +203,23 @@ impl RsaPublicJwk {
 impl PublicJwk {
     /// Parses and validates a JWK from its JSON text.
     pub fn from_json(json: &str) -> Result<Self, JwkError> {
+        if !super::is_json_object(json.as_bytes()) {
+            return Err(JwkError::Malformed);
+        }
         let raw: RawJwk<'_> = serde_json::from_str(json).map_err(|_| JwkError::Malformed)?;
         Self::from_raw(&raw)
     }
 
     /// Parses and validates a JWK from a JSON value.
     pub fn from_value(value: &serde_json::Value) -> Result<Self, JwkError> {
+        if !value.is_object() {
+            return Err(JwkError::Malformed);
+        }
         let raw = RawJwk::deserialize(value).map_err(|_| JwkError::Malformed)?;
         Self::from_raw(&raw)
     }
 
-    /// Validates a JWK deserialized as part of a larger document (the `jwk`
-    /// header of a proof).
-    pub(crate) fn from_raw(raw: &RawJwk<'_>) -> Result<Self, JwkError> {
+    fn from_raw(raw: &RawJwk<'_>) -> Result<Self, JwkError> {
         let private = [
             &raw.d, &raw.p, &raw.q, &raw.dp, &raw.dq, &raw.qi, &raw.oth, &raw.k,
         ];

@@ -9,4 +9,12 @@ pub mod b64;
 pub mod jwk;
 
 pub use alg::{AlgError, Algorithm};
+
+/// Whether JSON text is an object: its first non-whitespace byte is `{`.
+/// Serde's derived struct parsing also accepts arrays (fields in order);
+/// JOSE headers, claims sets and JWKs must be objects (RFC 7515 §4,
+/// RFC 7519 §7.2, RFC 7517 §4).
+pub(crate) fn is_json_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
 pub use jwk::{EcPublicJwk, JwkError, PublicJwk, RsaPublicJwk};
