@@ -11,6 +11,9 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::header::{
@@ -18,6 +21,9 @@ use http::header::{
 };
 use http::{Response, StatusCode};
 use http_body_util::{Either, Full};
+use pin_project::pin_project;
+
+use crate::jose::Algorithm;
 
 /// The body of a response from a layer that may reject: the inner service's
 /// body, or the rejection's JSON.
@@ -119,6 +125,156 @@ impl Challenge {
     }
 }
 
+/// How the auth layers of one protected resource introduce themselves in
+/// their challenges: the schemes offered (`Bearer`, `DPoP` with its
+/// algorithms), `realm`, and the RFC 9728 `resource_metadata` URL. Give every
+/// auth layer of a resource the same one, so all its 401s agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeConfig {
+    bearer: bool,
+    dpop_algs: Option<String>,
+    realm: Option<String>,
+    resource_metadata: Option<String>,
+}
+
+impl Default for ChallengeConfig {
+    /// A `Bearer` challenge with no parameters.
+    fn default() -> Self {
+        Self {
+            bearer: true,
+            dpop_algs: None,
+            realm: None,
+            resource_metadata: None,
+        }
+    }
+}
+
+impl ChallengeConfig {
+    /// The default: a `Bearer` challenge.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to offer the `Bearer` scheme (default yes).
+    #[must_use]
+    pub fn bearer(mut self, offer: bool) -> Self {
+        self.bearer = offer;
+        self
+    }
+
+    /// Offer the `DPoP` scheme with these algorithms (RFC 9449 §7.1).
+    #[must_use]
+    pub fn dpop(mut self, algorithms: &[Algorithm]) -> Self {
+        let algs: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
+        self.dpop_algs = Some(algs.join(" "));
+        self
+    }
+
+    /// The `realm` parameter.
+    #[must_use]
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// The `resource_metadata` parameter (RFC 9728 §5.1): the URL of this
+    /// resource's protected resource metadata.
+    #[must_use]
+    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
+        self.resource_metadata = Some(url.into());
+        self
+    }
+
+    /// The challenges to send; `scope` is added when given (RFC 6750 §3).
+    pub fn challenges(&self, scope: Option<&str>) -> Vec<Challenge> {
+        let mut out = Vec::with_capacity(2);
+        let with_common = |mut c: Challenge| {
+            if let Some(realm) = &self.realm {
+                c = c.param("realm", realm.clone());
+            }
+            if let Some(url) = &self.resource_metadata {
+                c = c.param("resource_metadata", url.clone());
+            }
+            if let Some(scope) = scope {
+                c = c.param("scope", scope.to_owned());
+            }
+            c
+        };
+        if self.bearer {
+            out.push(with_common(Challenge::new(Scheme::Bearer)));
+        }
+        if let Some(algs) = &self.dpop_algs {
+            out.push(with_common(Challenge::new(Scheme::Dpop)).param("algs", algs.clone()));
+        }
+        out
+    }
+
+    /// Adds this configuration's challenges to `rejection`.
+    pub fn apply(&self, rejection: Rejection) -> Rejection {
+        self.challenges(None)
+            .into_iter()
+            .fold(rejection, Rejection::challenge)
+    }
+}
+
+/// The future of a layer whose checks are synchronous: the inner service's
+/// future, or a ready rejection.
+#[pin_project(project = ResponseFutureProj)]
+#[derive(Debug)]
+pub enum ResponseFuture<F> {
+    /// The checks passed; the inner service runs.
+    Inner {
+        /// The inner service's future.
+        #[pin]
+        future: F,
+    },
+    /// The request was refused.
+    Reject {
+        /// The rejection, taken when polled.
+        response: Option<Response<Full<Bytes>>>,
+    },
+}
+
+impl<F> ResponseFuture<F> {
+    /// A future that answers with `rejection`.
+    pub fn reject(rejection: Rejection) -> Self {
+        ResponseFuture::Reject {
+            response: Some(rejection.into_response()),
+        }
+    }
+
+    /// A future that runs the inner service.
+    pub fn inner(future: F) -> Self {
+        ResponseFuture::Inner { future }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseFutureProj::Inner { future } => {
+                let response = ready!(future.poll(cx))?;
+                Poll::Ready(Ok(response.map(Either::Left)))
+            }
+            ResponseFutureProj::Reject { response } => {
+                // Polling again after completion yields an empty 500 rather
+                // than a panic.
+                let response = response.take().unwrap_or_else(|| {
+                    let mut r = Response::new(Full::default());
+                    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    r
+                });
+                Poll::Ready(Ok(response.map(Either::Right)))
+            }
+        }
+    }
+}
+
 /// A complete rejection, turned into a response by [`Rejection::into_response`].
 #[derive(Debug, Clone)]
 pub struct Rejection {
@@ -167,6 +323,16 @@ impl Rejection {
             description,
         )
         .header(RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)))
+    }
+
+    /// 403 `insufficient_scope` (RFC 6750 §3.1); the challenges should carry
+    /// the `scope` needed.
+    pub fn forbidden(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            Some(ErrorCode::InsufficientScope),
+            description,
+        )
     }
 
     /// Adds a challenge; `error` and `error_description` are added to it
@@ -283,6 +449,41 @@ mod tests {
         assert_eq!(
             response.headers()[WWW_AUTHENTICATE],
             r#"Bearer realm="mcp""#
+        );
+    }
+
+    #[test]
+    fn challenge_config_offers_both_schemes() {
+        let config = ChallengeConfig::new()
+            .realm("mcp")
+            .resource_metadata("https://r.example/.well-known/oauth-protected-resource")
+            .dpop(&[Algorithm::ES256, Algorithm::PS256]);
+        let response = config
+            .apply(Rejection::unauthorized(
+                Some(ErrorCode::InvalidToken),
+                "expired",
+            ))
+            .into_response();
+        let values: Vec<_> = response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .collect();
+        assert_eq!(
+            values,
+            [
+                r#"Bearer error="invalid_token", error_description="expired", realm="mcp", resource_metadata="https://r.example/.well-known/oauth-protected-resource""#,
+                r#"DPoP error="invalid_token", error_description="expired", realm="mcp", resource_metadata="https://r.example/.well-known/oauth-protected-resource", algs="ES256 PS256""#,
+            ]
+        );
+        let scoped = config.bearer(false).challenges(Some("tools:call"));
+        assert_eq!(scoped.len(), 1);
+        assert!(
+            scoped[0]
+                .to_header_value()
+                .to_str()
+                .unwrap()
+                .contains(r#"scope="tools:call""#)
         );
     }
 

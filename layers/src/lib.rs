@@ -11,6 +11,7 @@
 //! [`dpop::VerifiedDpop`]), and every rejection comes from [`challenge`].
 
 pub mod authorization;
+pub mod bearer;
 pub mod challenge;
 pub mod client;
 pub mod clock;
@@ -19,5 +20,7 @@ pub mod dpop;
 pub mod jose;
 pub mod keys;
 pub mod replay;
+pub mod scope;
+pub mod token;
 
 pub use config::ConfigError;

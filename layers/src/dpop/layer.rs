@@ -16,7 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::authorization::{self, AuthorizationError, TokenScheme};
-use crate::challenge::{Challenge, DPOP_NONCE, ErrorCode, Rejection, ResponseBody, Scheme};
+use crate::challenge::{ChallengeConfig, DPOP_NONCE, ErrorCode, Rejection, ResponseBody};
 use crate::clock::{self, SharedClock};
 use crate::config::ConfigError;
 use crate::jose::Algorithm;
@@ -59,9 +59,7 @@ struct Shared<R> {
     mode: DpopMode,
     target: RequestTarget,
     replay: R,
-    algs: String,
-    realm: Option<String>,
-    resource_metadata: Option<String>,
+    challenges: ChallengeConfig,
 }
 
 /// A [`Layer`] that verifies DPoP proofs (RFC 9449) and inserts
@@ -101,8 +99,7 @@ pub struct DpopLayerBuilder<R> {
     make_replay: Option<fn(usize, SharedClock) -> R>,
     memory_capacity: usize,
     clock: SharedClock,
-    realm: Option<String>,
-    resource_metadata: Option<String>,
+    challenges: ChallengeConfig,
 }
 
 impl DpopLayer<MemoryReplayCache> {
@@ -119,8 +116,7 @@ impl DpopLayer<MemoryReplayCache> {
             make_replay: Some(MemoryReplayCache::with_clock),
             memory_capacity: crate::replay::memory::DEFAULT_CAPACITY,
             clock: clock::system(),
-            realm: None,
-            resource_metadata: None,
+            challenges: ChallengeConfig::new().bearer(false),
         }
     }
 }
@@ -191,17 +187,12 @@ impl<R> DpopLayerBuilder<R> {
         self
     }
 
-    /// `realm` parameter of the challenges.
+    /// How rejections introduce the resource (`realm`, `resource_metadata`,
+    /// whether `Bearer` is offered too). The `DPoP` challenge with this
+    /// layer's algorithms is always added. Default: `DPoP` only.
     #[must_use]
-    pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(realm.into());
-        self
-    }
-
-    /// `resource_metadata` parameter of the challenges (RFC 9728 §5.1).
-    #[must_use]
-    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
-        self.resource_metadata = Some(url.into());
+    pub fn challenges(mut self, challenges: ChallengeConfig) -> Self {
+        self.challenges = challenges;
         self
     }
 
@@ -215,8 +206,7 @@ impl<R> DpopLayerBuilder<R> {
             make_replay: None,
             memory_capacity: self.memory_capacity,
             clock: self.clock,
-            realm: self.realm,
-            resource_metadata: self.resource_metadata,
+            challenges: self.challenges,
         }
     }
 
@@ -239,12 +229,7 @@ impl<R> DpopLayerBuilder<R> {
             }
             (None, None) => return Err(ConfigError::new("replay cache", "none configured")),
         };
-        let algs = verifier
-            .algorithms()
-            .iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let challenges = self.challenges.dpop(verifier.algorithms());
         Ok(DpopLayer {
             shared: Arc::new(Shared {
                 verifier,
@@ -253,9 +238,7 @@ impl<R> DpopLayerBuilder<R> {
                     .target
                     .unwrap_or_else(|| RequestTarget::from_request(false)),
                 replay,
-                algs,
-                realm: self.realm,
-                resource_metadata: self.resource_metadata,
+                challenges,
             }),
         })
     }
@@ -327,17 +310,6 @@ impl<R> Shared<R> {
             .map_err(|e| self.reject(&e))
     }
 
-    fn challenge(&self) -> Challenge {
-        let mut challenge = Challenge::new(Scheme::Dpop);
-        if let Some(realm) = &self.realm {
-            challenge = challenge.param("realm", realm.clone());
-        }
-        if let Some(url) = &self.resource_metadata {
-            challenge = challenge.param("resource_metadata", url.clone());
-        }
-        challenge.param("algs", self.algs.clone())
-    }
-
     fn status(&self) -> StatusCode {
         match self.mode {
             DpopMode::TokenEndpoint => StatusCode::BAD_REQUEST,
@@ -349,7 +321,7 @@ impl<R> Shared<R> {
         if self.mode == DpopMode::TokenEndpoint {
             rejection
         } else {
-            rejection.challenge(self.challenge())
+            self.challenges.apply(rejection)
         }
     }
 

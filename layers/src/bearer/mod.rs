@@ -1,0 +1,185 @@
+//! Access token extraction (RFC 6750 §2.1, RFC 9449 §7.1): [`BearerLayer`]
+//! reads `Authorization: Bearer <token>` or `Authorization: DPoP <token>` and
+//! hands the token on as a [`BearerToken`] request extension.
+//!
+//! Refused with 400 `invalid_request`: several `Authorization` headers, a
+//! malformed value, and an `access_token` in the query string (the MCP
+//! authorization specification forbids tokens in URIs). A request without a
+//! token gets 401 with the challenge and no error code (RFC 6750 §3.1).
+//! Form-body tokens (RFC 6750 §2.2) are not read.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::authorization::{self, AuthorizationError};
+use crate::challenge::{ChallengeConfig, ErrorCode, Rejection, ResponseBody, ResponseFuture};
+
+pub use crate::authorization::TokenScheme;
+
+/// The access token of a request, as found by [`BearerLayer`].
+///
+/// `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken {
+    scheme: TokenScheme,
+    token: Arc<str>,
+}
+
+impl BearerToken {
+    /// A token presented with `scheme`.
+    pub fn new(scheme: TokenScheme, token: impl Into<Arc<str>>) -> Self {
+        Self {
+            scheme,
+            token: token.into(),
+        }
+    }
+
+    /// The scheme it was presented with.
+    pub fn scheme(&self) -> TokenScheme {
+        self.scheme
+    }
+
+    /// The token itself. Never log it.
+    pub fn secret(&self) -> &str {
+        &self.token
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerToken")
+            .field("scheme", &self.scheme)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A [`Layer`] that extracts the access token; see the [module docs](self).
+#[derive(Clone, Debug, Default)]
+pub struct BearerLayer {
+    challenges: Arc<ChallengeConfig>,
+}
+
+impl BearerLayer {
+    /// Extracts tokens and answers with a plain `Bearer` challenge.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Answers with these challenges (realm, `resource_metadata`, `DPoP`).
+    pub fn with_challenges(challenges: ChallengeConfig) -> Self {
+        Self {
+            challenges: Arc::new(challenges),
+        }
+    }
+}
+
+impl<S> Layer<S> for BearerLayer {
+    type Service = Bearer<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Bearer {
+            inner,
+            challenges: Arc::clone(&self.challenges),
+        }
+    }
+}
+
+/// The service made by [`BearerLayer`].
+#[derive(Clone, Debug)]
+pub struct Bearer<S> {
+    inner: S,
+    challenges: Arc<ChallengeConfig>,
+}
+
+/// Whether the query string carries an `access_token` parameter.
+fn token_in_query(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next() == Some("access_token"))
+    })
+}
+
+impl<S> Bearer<S> {
+    fn extract<B>(&self, request: &Request<B>) -> Result<BearerToken, Rejection> {
+        let refuse = |description: &'static str, reason: &'static str| {
+            tracing::info!(target: "mcp_tower::bearer", reason, "request refused");
+            self.challenges.apply(Rejection::bad_request(
+                ErrorCode::InvalidRequest,
+                description,
+            ))
+        };
+        if token_in_query(request.uri().query()) {
+            return Err(refuse(
+                "access tokens must be sent in the Authorization header, never in the URI",
+                "token_in_query",
+            ));
+        }
+        match authorization::access_token(request.headers()) {
+            Ok(Some((scheme, token))) => Ok(BearerToken::new(scheme, token)),
+            Ok(None) | Err(AuthorizationError::UnsupportedScheme) => {
+                tracing::debug!(target: "mcp_tower::bearer", reason = "no_token", "request refused");
+                Err(self.challenges.apply(Rejection::unauthorized(
+                    None,
+                    "an access token is required: send Authorization: Bearer <token> or DPoP <token>",
+                )))
+            }
+            Err(AuthorizationError::Multiple) => Err(refuse(
+                "more than one Authorization header",
+                "multiple_authorization",
+            )),
+            Err(_) => Err(refuse(
+                "malformed Authorization header: expected \"Bearer <token>\" or \"DPoP <token>\"",
+                "malformed_authorization",
+            )),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Bearer<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        match self.extract(&request) {
+            Ok(token) => {
+                request.extensions_mut().insert(token);
+                ResponseFuture::inner(self.inner.call(request))
+            }
+            Err(rejection) => ResponseFuture::reject(rejection),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_tokens_in_the_query() {
+        assert!(token_in_query(Some("access_token=x")));
+        assert!(token_in_query(Some("a=1&access_token=")));
+        assert!(!token_in_query(Some("my_access_token=x")));
+        assert!(!token_in_query(None));
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let token = BearerToken::new(TokenScheme::Bearer, "secret-value");
+        assert!(!format!("{token:?}").contains("secret-value"));
+        assert_eq!(token.secret(), "secret-value");
+    }
+}
