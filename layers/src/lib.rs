@@ -17,6 +17,8 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod dpop;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod jose;
 pub mod keys;
 pub mod replay;
