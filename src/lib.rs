@@ -22,13 +22,19 @@
 //! # let _ = dpop;
 //! ```
 
+pub mod presets;
+
 pub use mcp_tower_layers as layers;
 pub use mcp_tower_layers::{
-    ConfigError, authorization, challenge, client, clock, dpop, jose, keys, replay,
+    ConfigError, authorization, bearer, challenge, client, clock, dpop, jose, keys, replay, scope,
+    token,
 };
 
 /// The types most programs need, in one import.
 pub mod prelude {
+    pub use crate::presets::{ResourceOptions, SecurityLevel, SecurityStack};
+    pub use mcp_tower_layers::bearer::{BearerLayer, BearerToken};
+    pub use mcp_tower_layers::challenge::ChallengeConfig;
     pub use mcp_tower_layers::client::{DpopSigningLayer, SigningError, UseDpopKey};
     pub use mcp_tower_layers::dpop::{
         DpopError, DpopLayer, DpopMode, NonceIssuer, RequestTarget, VerifiedDpop,
@@ -36,4 +42,8 @@ pub mod prelude {
     pub use mcp_tower_layers::jose::Algorithm;
     pub use mcp_tower_layers::keys::{DpopKey, KeyStore, MemoryKeyStore, RotationPolicy};
     pub use mcp_tower_layers::replay::{MemoryReplayCache, ReplayCache};
+    pub use mcp_tower_layers::scope::RequireScopesLayer;
+    pub use mcp_tower_layers::token::{
+        AccessClaims, Principal, TokenError, TokenValidator, ValidateTokenLayer,
+    };
 }
