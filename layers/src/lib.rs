@@ -11,6 +11,8 @@
 //! [`dpop::VerifiedDpop`]), and every rejection comes from [`challenge`].
 
 pub mod authorization;
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod bearer;
 pub mod challenge;
 pub mod client;

@@ -78,22 +78,14 @@ pub struct DpopVerifier {
     clock: SharedClock,
 }
 
-/// Builder for [`DpopVerifier`].
-pub struct DpopVerifierBuilder {
-    algorithms: Vec<Algorithm>,
-    max_age: u64,
-    max_future: u64,
-    max_jti_len: usize,
-    max_proof_bytes: usize,
-    nonce: Option<Arc<NonceIssuer>>,
-    clock: SharedClock,
-}
+/// Builder for [`DpopVerifier`]: the same settings, checked by `build()`.
+pub struct DpopVerifierBuilder(DpopVerifier);
 
 impl DpopVerifier {
     /// A builder with the defaults: ES256, PS256, RS256; 5 minutes old to 60 s
     /// ahead; `jti` up to 128 characters; proofs up to 8 KiB; no nonces.
     pub fn builder() -> DpopVerifierBuilder {
-        DpopVerifierBuilder {
+        DpopVerifierBuilder(DpopVerifier {
             algorithms: Algorithm::ALL.to_vec(),
             max_age: DEFAULT_MAX_AGE_SECS,
             max_future: DEFAULT_MAX_FUTURE_SECS,
@@ -101,7 +93,7 @@ impl DpopVerifier {
             max_proof_bytes: DEFAULT_MAX_PROOF_BYTES,
             nonce: None,
             clock: clock::system(),
-        }
+        })
     }
 
     /// The accepted algorithms, in preference order.
@@ -221,88 +213,85 @@ impl DpopVerifierBuilder {
     /// The accepted algorithms (default ES256, PS256, RS256).
     #[must_use]
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.algorithms = algorithms.into_iter().collect();
+        self.0.algorithms = algorithms.into_iter().collect();
         self
     }
 
     /// How old (seconds) and how far ahead (seconds) a proof's `iat` may be.
     #[must_use]
     pub fn iat_window(mut self, max_age_secs: u64, max_future_secs: u64) -> Self {
-        self.max_age = max_age_secs;
-        self.max_future = max_future_secs;
+        self.0.max_age = max_age_secs;
+        self.0.max_future = max_future_secs;
         self
     }
 
     /// Longest accepted `jti`, in characters.
     #[must_use]
     pub fn max_jti_len(mut self, len: usize) -> Self {
-        self.max_jti_len = len;
+        self.0.max_jti_len = len;
         self
     }
 
     /// Largest accepted proof, in bytes.
     #[must_use]
     pub fn max_proof_bytes(mut self, bytes: usize) -> Self {
-        self.max_proof_bytes = bytes;
+        self.0.max_proof_bytes = bytes;
         self
     }
 
     /// Require server nonces issued by `issuer`.
     #[must_use]
     pub fn nonce(mut self, issuer: Arc<NonceIssuer>) -> Self {
-        self.nonce = Some(issuer);
+        self.0.nonce = Some(issuer);
         self
     }
 
     /// The clock (default: the system clock).
     #[must_use]
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+        self.0.clock = clock;
         self
     }
 
     /// Validates the settings.
     pub fn build(mut self) -> Result<DpopVerifier, ConfigError> {
-        self.algorithms.dedup();
-        if self.algorithms.is_empty() {
+        let mut seen = Vec::with_capacity(self.0.algorithms.len());
+        self.0.algorithms.retain(|a| {
+            let first = !seen.contains(a);
+            seen.push(*a);
+            first
+        });
+        if self.0.algorithms.is_empty() {
             return Err(ConfigError::new(
                 "DPoP algorithms",
                 "at least one algorithm is required",
             ));
         }
-        if self.max_age == 0 || self.max_age > 3600 {
+        if self.0.max_age == 0 || self.0.max_age > 3600 {
             return Err(ConfigError::new(
                 "DPoP iat window",
                 "max age must be 1 to 3600 seconds",
             ));
         }
-        if self.max_future > 300 {
+        if self.0.max_future > 300 {
             return Err(ConfigError::new(
                 "DPoP iat window",
                 "max future skew must be at most 300 seconds",
             ));
         }
-        if !(16..=1024).contains(&self.max_jti_len) {
+        if !(16..=1024).contains(&self.0.max_jti_len) {
             return Err(ConfigError::new(
                 "DPoP max_jti_len",
                 "must be 16 to 1024 characters",
             ));
         }
-        if !(512..=65536).contains(&self.max_proof_bytes) {
+        if !(512..=65536).contains(&self.0.max_proof_bytes) {
             return Err(ConfigError::new(
                 "DPoP max_proof_bytes",
                 "must be 512 to 65536 bytes",
             ));
         }
-        Ok(DpopVerifier {
-            algorithms: self.algorithms,
-            max_age: self.max_age,
-            max_future: self.max_future,
-            max_jti_len: self.max_jti_len,
-            max_proof_bytes: self.max_proof_bytes,
-            nonce: self.nonce,
-            clock: self.clock,
-        })
+        Ok(self.0)
     }
 }
 
