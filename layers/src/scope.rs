@@ -134,6 +134,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let span = tracing::debug_span!(target: "mcp_tower::scope", "require_scopes");
+        let _entered = span.enter();
         match self
             .shared
             .check(request.extensions().get::<AccessClaims>())

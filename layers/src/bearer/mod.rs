@@ -154,6 +154,8 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let span = tracing::debug_span!(target: "mcp_tower::bearer", "bearer");
+        let _entered = span.enter();
         match self.extract(&request) {
             Ok(token) => {
                 request.extensions_mut().insert(token);

@@ -160,43 +160,47 @@ where
         let validation = shared.validator.validate(token.secret());
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let claims: AccessClaims = match validation.await {
-                Ok(claims) => claims,
-                Err(error) => {
-                    tracing::info!(target: "mcp_tower::token", reason = error.reason(), "access token refused");
+        let span = tracing::debug_span!(target: "mcp_tower::token", "validate_token", scheme = ?token.scheme());
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let claims: AccessClaims = match validation.await {
+                    Ok(claims) => claims,
+                    Err(error) => {
+                        tracing::info!(target: "mcp_tower::token", reason = error.reason(), "access token refused");
+                        return Ok(shared
+                            .invalid_token(error.to_string())
+                            .into_response()
+                            .map(Either::Right));
+                    }
+                };
+                let proof = request.extensions().get::<VerifiedDpop>();
+                if let Err(error) = binding::check(
+                    token.scheme(),
+                    claims.cnf_jkt.as_deref(),
+                    proof,
+                    shared.allow_unbound_dpop,
+                ) {
+                    if error == BindingError::MissingProof {
+                        tracing::error!(target: "mcp_tower::token", "DPoP-scheme token without a VerifiedDpop extension: put DpopLayer before ValidateTokenLayer; refusing the request");
+                    } else {
+                        tracing::info!(target: "mcp_tower::token", reason = ?error, subject = claims.subject.as_deref(), "DPoP binding refused");
+                    }
                     return Ok(shared
                         .invalid_token(error.to_string())
                         .into_response()
                         .map(Either::Right));
                 }
-            };
-            let proof = request.extensions().get::<VerifiedDpop>();
-            if let Err(error) = binding::check(
-                token.scheme(),
-                claims.cnf_jkt.as_deref(),
-                proof,
-                shared.allow_unbound_dpop,
-            ) {
-                if error == BindingError::MissingProof {
-                    tracing::error!(target: "mcp_tower::token", "DPoP-scheme token without a VerifiedDpop extension: put DpopLayer before ValidateTokenLayer; refusing the request");
-                } else {
-                    tracing::info!(target: "mcp_tower::token", reason = ?error, subject = claims.subject.as_deref(), "DPoP binding refused");
-                }
-                return Ok(shared
-                    .invalid_token(error.to_string())
-                    .into_response()
-                    .map(Either::Right));
-            }
-            tracing::debug!(target: "mcp_tower::token", subject = claims.subject.as_deref(), "access token accepted");
-            let principal: Principal = claims.principal();
-            request.extensions_mut().insert(principal);
-            request.extensions_mut().insert(claims);
-            inner
-                .call(request)
-                .await
-                .map(|response| response.map(Either::Left))
-        })
+                tracing::debug!(target: "mcp_tower::token", subject = claims.subject.as_deref(), "access token accepted");
+                let principal: Principal = claims.principal();
+                request.extensions_mut().insert(principal);
+                request.extensions_mut().insert(claims);
+                inner
+                    .call(request)
+                    .await
+                    .map(|response| response.map(Either::Left))
+            },
+            span,
+        ))
     }
 }
 
