@@ -23,6 +23,7 @@ pub mod dpop;
 pub mod fetch;
 pub mod jose;
 pub mod keys;
+pub mod metadata;
 pub mod replay;
 pub mod scope;
 pub mod token;
