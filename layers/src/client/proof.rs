@@ -50,13 +50,5 @@ pub fn sign_proof(key: &DpopKey, request: &ProofRequest<'_>) -> Result<String, K
         nonce: request.nonce,
     };
     let claims = serde_json::to_vec(&claims).map_err(|_| KeyError::Signing)?;
-    let header = key.proof_header_b64();
-    let mut proof = String::with_capacity(header.len() + claims.len() * 4 / 3 + 100);
-    proof.push_str(header);
-    proof.push('.');
-    b64::encode_into(&claims, &mut proof);
-    let signature = key.sign(proof.as_bytes())?;
-    proof.push('.');
-    b64::encode_into(&signature, &mut proof);
-    Ok(proof)
+    key.sign_compact_encoded(key.proof_header_b64(), &claims)
 }

@@ -174,6 +174,29 @@ impl DpopKey {
         }
     }
 
+    /// Signs a compact JWS (RFC 7515 §7.1) over a serialized protected
+    /// header and payload: `base64url(header).base64url(payload).base64url(sig)`.
+    /// Used for DPoP proofs, signed metadata, and access tokens in tests.
+    pub fn sign_compact(&self, header_json: &[u8], payload: &[u8]) -> Result<String, KeyError> {
+        self.sign_compact_encoded(&b64::encode(header_json), payload)
+    }
+
+    /// As [`DpopKey::sign_compact`] with the header already base64url-encoded.
+    pub(crate) fn sign_compact_encoded(
+        &self,
+        header_b64: &str,
+        payload: &[u8],
+    ) -> Result<String, KeyError> {
+        let mut jws = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 380);
+        jws.push_str(header_b64);
+        jws.push('.');
+        b64::encode_into(payload, &mut jws);
+        let signature = self.sign(jws.as_bytes())?;
+        jws.push('.');
+        b64::encode_into(signature, &mut jws);
+        Ok(jws)
+    }
+
     /// Exports the private key as PKCS#8 DER, in a buffer zeroized on drop.
     pub fn to_pkcs8(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let der = match &self.signer {

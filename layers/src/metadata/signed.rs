@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use super::document::Members;
 use crate::config::ConfigError;
-use crate::jose::b64;
 use crate::keys::DpopKey;
 
 /// The protected header: `alg` of the key, `typ` `JWT` (RFC 7519 §5.1), and
@@ -46,13 +45,6 @@ pub(super) fn sign(
     })
     .map_err(|e| refuse(format!("cannot serialize the claims: {e}")))?;
 
-    let mut jwt = b64::encode(header);
-    jwt.push('.');
-    b64::encode_into(claims, &mut jwt);
-    let signature = key
-        .sign(jwt.as_bytes())
-        .map_err(|e| refuse(format!("signing failed: {e}")))?;
-    jwt.push('.');
-    b64::encode_into(signature, &mut jwt);
-    Ok(jwt)
+    key.sign_compact(&header, &claims)
+        .map_err(|e| refuse(format!("signing failed: {e}")))
 }
