@@ -25,9 +25,11 @@
 pub mod presets;
 
 pub use mcp_tower_layers as layers;
+#[cfg(feature = "fetch")]
+pub use mcp_tower_layers::fetch;
 pub use mcp_tower_layers::{
-    ConfigError, authorization, bearer, challenge, client, clock, dpop, jose, keys, replay, scope,
-    token,
+    ConfigError, authorization, bearer, challenge, client, clock, dpop, jose, keys, metadata,
+    replay, scope, token,
 };
 
 /// The types most programs need, in one import.

@@ -1,0 +1,284 @@
+//! An MCP resource server endpoint behind the full security stack.
+//!
+//! ```text
+//! cargo run --example protected_server -- --listen ADDR --issuer URL --audience URL \
+//!     (--jwks-file PATH | --jwks-url URL) [--dpop required|allowed|off] [--nonce] \
+//!     [--scope SCOPE]... [--public-url URL]
+//! ```
+//!
+//! Prints `listening on http://HOST:PORT` first. Serves the RFC 9728
+//! metadata for the resource `--audience` at its well-known URL (outside the
+//! auth layers), and `POST /mcp` behind `BearerLayer` → `DpopLayer` →
+//! `ValidateTokenLayer` (JWT access tokens, RFC 9068) → `RequireScopesLayer`,
+//! answering 200 with JSON `{"sub","scopes","jkt"}`.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use mcp_tower::fetch::HttpFetcher;
+use mcp_tower::metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
+use mcp_tower::prelude::*;
+use mcp_tower::token::{JwksSource, JwtValidator};
+use tower::util::BoxCloneService;
+use tower::{ServiceBuilder, ServiceExt};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Body = UnsyncBoxBody<Bytes, BoxError>;
+type Protected = BoxCloneService<Request<Incoming>, Response<Body>, Infallible>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DpopSetting {
+    Required,
+    Allowed,
+    Off,
+}
+
+struct Options {
+    listen: String,
+    issuer: String,
+    audience: String,
+    jwks: Option<Jwks>,
+    dpop: DpopSetting,
+    nonce: bool,
+    scopes: Vec<String>,
+    public_url: Option<String>,
+}
+
+enum Jwks {
+    File(String),
+    Url(String),
+}
+
+const USAGE: &str = "usage: protected_server --listen ADDR --issuer URL --audience URL (--jwks-file PATH | --jwks-url URL) [--dpop required|allowed|off] [--nonce] [--scope SCOPE]... [--public-url URL]";
+
+fn parse_args() -> Result<Options, String> {
+    let mut o = Options {
+        listen: String::new(),
+        issuer: String::new(),
+        audience: String::new(),
+        jwks: None,
+        dpop: DpopSetting::Allowed,
+        nonce: false,
+        scopes: Vec::new(),
+        public_url: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--listen" => o.listen = value()?,
+            "--issuer" => o.issuer = value()?,
+            "--audience" => o.audience = value()?,
+            "--jwks-file" => o.jwks = Some(Jwks::File(value()?)),
+            "--jwks-url" => o.jwks = Some(Jwks::Url(value()?)),
+            "--dpop" => {
+                o.dpop = match value()?.as_str() {
+                    "required" => DpopSetting::Required,
+                    "allowed" => DpopSetting::Allowed,
+                    "off" => DpopSetting::Off,
+                    other => {
+                        return Err(format!(
+                            "--dpop must be required, allowed or off, not {other:?}"
+                        ));
+                    }
+                }
+            }
+            "--nonce" => o.nonce = true,
+            "--scope" => o.scopes.push(value()?),
+            "--public-url" => o.public_url = Some(value()?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    for (name, value) in [
+        ("--listen", &o.listen),
+        ("--issuer", &o.issuer),
+        ("--audience", &o.audience),
+    ] {
+        if value.is_empty() {
+            return Err(format!("{name} is required"));
+        }
+    }
+    if o.jwks.is_none() {
+        return Err("one of --jwks-file or --jwks-url is required".into());
+    }
+    Ok(o)
+}
+
+/// Answers with what the layers established.
+async fn handler(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let principal = request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_default();
+    let jkt = request
+        .extensions()
+        .get::<VerifiedDpop>()
+        .map(|v| v.jkt.clone());
+    let body =
+        serde_json::json!({ "sub": principal.subject, "scopes": principal.scopes, "jkt": jkt });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+fn boxed<B>(response: Response<B>) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    response.map(|body| body.map_err(Into::into).boxed_unsync())
+}
+
+fn protected(o: &Options, metadata: &ProtectedResourceMetadata) -> Result<Protected, BoxError> {
+    let keys = match o.jwks.as_ref().ok_or("no JWKS")? {
+        Jwks::File(path) => JwksSource::file(path)?,
+        Jwks::Url(url) => JwksSource::url(url, HttpFetcher::new()?)?,
+    };
+    let validator = JwtValidator::builder()
+        .issuer(o.issuer.as_str())
+        .audience(o.audience.as_str())
+        .keys(keys)
+        .build()?;
+    let mut challenges = ChallengeConfig::new().resource_metadata(metadata.url());
+    if o.dpop != DpopSetting::Off {
+        challenges = challenges.dpop(&Algorithm::ALL);
+    }
+    if o.dpop == DpopSetting::Required {
+        challenges = challenges.bearer(false);
+    }
+    // Innermost first; each stage is boxed so the optional ones can be left out.
+    let mut service: Protected = ServiceBuilder::new()
+        .map_response(boxed)
+        .service_fn(handler)
+        .boxed_clone();
+    if !o.scopes.is_empty() {
+        let scopes =
+            RequireScopesLayer::all_of(o.scopes.clone()).with_challenges(challenges.clone());
+        service = wrap(scopes, service);
+    }
+    let validate = ValidateTokenLayer::builder(validator)
+        .challenges(challenges.clone())
+        .build();
+    service = wrap(validate, service);
+    if o.dpop != DpopSetting::Off {
+        let target = match &o.public_url {
+            Some(url) => RequestTarget::public_base_url(url)?,
+            None => RequestTarget::from_request(false),
+        };
+        let mode = if o.dpop == DpopSetting::Required {
+            DpopMode::ResourceServer
+        } else {
+            DpopMode::Optional
+        };
+        let mut dpop = DpopLayer::builder()
+            .mode(mode)
+            .target(target)
+            .challenges(challenges.clone());
+        if o.nonce {
+            dpop = dpop.nonce(Arc::new(NonceIssuer::random()?));
+        }
+        service = wrap(dpop.build()?, service);
+    }
+    Ok(wrap(BearerLayer::with_challenges(challenges), service))
+}
+
+/// Puts `layer` around `inner` and boxes the result.
+fn wrap<L, B>(layer: L, inner: Protected) -> Protected
+where
+    L: tower::Layer<Protected>,
+    L::Service: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    <L::Service as tower::Service<Request<Incoming>>>::Future: Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    ServiceBuilder::new()
+        .map_response(boxed)
+        .layer(layer)
+        .service(inner)
+        .boxed_clone()
+}
+
+async fn route(
+    protected: Protected,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    if request.uri().path() == "/mcp" && request.method() == http::Method::POST {
+        return protected.oneshot(request).await;
+    }
+    let mut response = Response::new(Full::new(Bytes::from_static(b"{\"error\":\"not_found\"}")));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    Ok(boxed(response))
+}
+
+async fn run(o: Options) -> Result<(), BoxError> {
+    let mut metadata = ProtectedResourceMetadata::builder(o.audience.as_str())
+        .authorization_server(o.issuer.as_str());
+    if !o.scopes.is_empty() {
+        metadata = metadata.scopes_supported(o.scopes.clone());
+    }
+    if o.dpop != DpopSetting::Off {
+        metadata = metadata
+            .dpop_signing_alg_values_supported(Algorithm::ALL)
+            .dpop_bound_access_tokens_required(o.dpop == DpopSetting::Required);
+    }
+    let metadata = metadata.build()?;
+    let protected = protected(&o, &metadata)?;
+    let service = ServiceBuilder::new()
+        .layer(ProtectedResourceMetadataLayer::new(&metadata))
+        .service_fn(move |request| route(protected.clone(), request));
+
+    let listener = tokio::net::TcpListener::bind(&o.listen).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
