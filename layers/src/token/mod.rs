@@ -7,8 +7,12 @@ mod claims;
 mod layer;
 mod validator;
 
+pub mod api_key;
+#[cfg(feature = "fetch")]
+pub mod introspection;
 pub mod jwks;
 pub mod jwt;
+pub mod multi_issuer;
 
 pub use binding::BindingError;
 pub use claims::{AccessClaims, Principal};
@@ -17,5 +21,11 @@ pub use layer::{
 };
 pub use validator::{TokenError, TokenValidator, ValidationFuture};
 
+pub use api_key::{
+    ApiKeyGrant, ApiKeyHeader, ApiKeyHeaderLayer, ApiKeyValidator, ApiKeyValidatorBuilder,
+};
+#[cfg(feature = "fetch")]
+pub use introspection::{ClientAuthMethod, IntrospectionValidator, IntrospectionValidatorBuilder};
 pub use jwks::{JwksError, JwksSource, VerificationKey};
 pub use jwt::{JwtValidator, JwtValidatorBuilder};
+pub use multi_issuer::{MultiIssuerValidator, MultiIssuerValidatorBuilder};

@@ -1,0 +1,900 @@
+//! Token introspection (RFC 7662): [`IntrospectionValidator`] asks the
+//! authorization server whether an opaque (or any) access token is active.
+//!
+//! - The request (RFC 7662 §2.1) is a form-encoded POST of
+//!   `token=...&token_type_hint=access_token`, authenticated with the
+//!   resource server's client credentials (`client_secret_basic` by default,
+//!   `client_secret_post` on request; RFC 6749 §2.3.1).
+//! - The response (RFC 7662 §2.2) must be a 200 JSON object whose `active`
+//!   member is a boolean; `active: false` refuses the token. Anything else
+//!   (transport failure, timeout, another status, bad JSON, no `active`)
+//!   refuses it too, with [`TokenError::Unavailable`]: the validator fails
+//!   closed and logs an error (target `mcp_tower::token`) that never contains
+//!   the token or the client secret.
+//! - Then `exp` / `nbf` are checked with the [`Clock`](crate::clock::Clock),
+//!   `iss` when an issuer is configured and `aud` when audiences are
+//!   configured (RFC 8707; the MCP authorization specification forbids
+//!   accepting tokens issued for other resources).
+//! - Answers are cached (RFC 7662 §4 allows it) under the SHA-256 of the
+//!   token, never the token itself: accepted tokens until their `exp` but at
+//!   most the cache TTL (default 60 s), refused ones for a short negative TTL
+//!   (default 5 s); the cache is bounded and evicts the entries closest to
+//!   expiry first. Concurrent validations of one token share one request.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{Request, StatusCode, Uri};
+use http_body_util::Full;
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+use zeroize::Zeroizing;
+
+use crate::clock::{self, SharedClock};
+use crate::config::ConfigError;
+use crate::fetch::{self, HttpFetcher};
+
+use super::claims::AccessClaims;
+use super::validator::{TokenError, TokenValidator, ValidationFuture};
+
+/// Default longest time an accepted token's introspection answer is reused.
+pub const DEFAULT_CACHE_TTL_SECS: u64 = 60;
+/// Default time a refusal (`active: false`, wrong audience, ...) is reused.
+pub const DEFAULT_NEGATIVE_CACHE_TTL_SECS: u64 = 5;
+/// Default number of cached answers.
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+/// Longest token sent to the endpoint; longer ones are refused as malformed.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// How the resource server authenticates to the introspection endpoint
+/// (RFC 6749 §2.3.1, RFC 7591 §2 `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ClientAuthMethod {
+    /// HTTP Basic with the form-encoded client id and secret (the default).
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+}
+
+/// The SHA-256 of a token: the only form in which a token is kept.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    fn of(token: &str) -> Self {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        Self(out)
+    }
+}
+
+/// The outcome of one introspection, shared by concurrent callers.
+type Outcome = Result<AccessClaims, TokenError>;
+type Flight = OnceCell<Outcome>;
+
+struct Cached {
+    /// The entry is good while `now < until`.
+    until: u64,
+    outcome: Outcome,
+}
+
+/// A bounded cache keyed by token hash, with an expiry index for eviction.
+struct Cache {
+    capacity: usize,
+    entries: HashMap<TokenHash, Cached>,
+    by_expiry: BTreeSet<(u64, TokenHash)>,
+}
+
+impl Cache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: HashMap::new(),
+            by_expiry: BTreeSet::new(),
+        }
+    }
+
+    fn get(&mut self, key: &TokenHash, now: u64) -> Option<Outcome> {
+        let until = self.entries.get(key)?.until;
+        if now < until {
+            return self.entries.get(key).map(|c| c.outcome.clone());
+        }
+        self.remove(key);
+        None
+    }
+
+    fn remove(&mut self, key: &TokenHash) {
+        if let Some(old) = self.entries.remove(key) {
+            self.by_expiry.remove(&(old.until, *key));
+        }
+    }
+
+    fn insert(&mut self, key: TokenHash, until: u64, outcome: Outcome, now: u64) {
+        if self.capacity == 0 || until <= now {
+            return;
+        }
+        self.remove(&key);
+        // Expired entries go first, then those closest to expiry: a flood of
+        // unknown tokens (short negative entries) cannot push out accepted ones
+        // before its own entries.
+        while let Some(&(first_until, first_key)) = self.by_expiry.first() {
+            if first_until > now && self.entries.len() < self.capacity {
+                break;
+            }
+            self.by_expiry.pop_first();
+            self.entries.remove(&first_key);
+        }
+        self.by_expiry.insert((until, key));
+        self.entries.insert(key, Cached { until, outcome });
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+struct State {
+    cache: Cache,
+    inflight: HashMap<TokenHash, Arc<Flight>>,
+}
+
+struct Inner {
+    endpoint: Uri,
+    /// `scheme://authority/path` without user info or query, for logs.
+    endpoint_label: String,
+    fetcher: HttpFetcher,
+    client_id: String,
+    client_secret: Zeroizing<String>,
+    auth_method: ClientAuthMethod,
+    /// `Basic base64(form(client_id) ":" form(secret))`, precomputed.
+    basic: Zeroizing<String>,
+    audiences: Vec<String>,
+    issuer: Option<String>,
+    clock: SharedClock,
+    leeway: u64,
+    ttl: u64,
+    negative_ttl: u64,
+    state: Mutex<State>,
+}
+
+/// A [`TokenValidator`] asking an RFC 7662 introspection endpoint; see the
+/// [module docs](self). Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct IntrospectionValidator {
+    inner: Arc<Inner>,
+}
+
+/// Builder for [`IntrospectionValidator`].
+pub struct IntrospectionValidatorBuilder {
+    endpoint: String,
+    client: Option<(String, Zeroizing<String>)>,
+    auth_method: ClientAuthMethod,
+    audiences: Vec<String>,
+    issuer: Option<String>,
+    clock: SharedClock,
+    fetcher: Option<HttpFetcher>,
+    timeout: Option<Duration>,
+    leeway: u64,
+    ttl: u64,
+    negative_ttl: u64,
+    capacity: usize,
+}
+
+impl IntrospectionValidator {
+    /// A builder for the introspection endpoint at `endpoint` (`https`, or
+    /// `http` on a loopback host). Client credentials are required.
+    pub fn builder(endpoint: impl Into<String>) -> IntrospectionValidatorBuilder {
+        IntrospectionValidatorBuilder {
+            endpoint: endpoint.into(),
+            client: None,
+            auth_method: ClientAuthMethod::default(),
+            audiences: Vec::new(),
+            issuer: None,
+            clock: clock::system(),
+            fetcher: None,
+            timeout: None,
+            leeway: 0,
+            ttl: DEFAULT_CACHE_TTL_SECS,
+            negative_ttl: DEFAULT_NEGATIVE_CACHE_TTL_SECS,
+            capacity: DEFAULT_CACHE_CAPACITY,
+        }
+    }
+
+    /// How many answers are cached now.
+    pub fn cached_entries(&self) -> usize {
+        self.inner.lock().cache.len()
+    }
+}
+
+impl IntrospectionValidatorBuilder {
+    /// The resource server's client id and secret at the authorization
+    /// server. The secret is zeroized when the validator is dropped and never
+    /// shown by `Debug`.
+    #[must_use]
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.client = Some((client_id.into(), Zeroizing::new(client_secret.into())));
+        self
+    }
+
+    /// How to send the client credentials (default `client_secret_basic`).
+    #[must_use]
+    pub fn auth_method(mut self, method: ClientAuthMethod) -> Self {
+        self.auth_method = method;
+        self
+    }
+
+    /// Accept only tokens whose `aud` contains `audience` (this resource's
+    /// identifier, RFC 8707). May be called again to accept several; when
+    /// none is configured `aud` is not checked.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Accept only tokens whose `iss` is `issuer` (exact match).
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The time source for `exp` / `nbf` and the cache.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Allowed clock difference for `exp` / `nbf`, in seconds (default 0).
+    #[must_use]
+    pub fn leeway_secs(mut self, secs: u64) -> Self {
+        self.leeway = secs;
+        self
+    }
+
+    /// The HTTP client (default: [`HttpFetcher::new`], web PKI roots).
+    #[must_use]
+    pub fn fetcher(mut self, fetcher: HttpFetcher) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Time allowed for one introspection request (default: the fetcher's,
+    /// [`fetch::DEFAULT_TIMEOUT`]).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Longest time an accepted token's answer is reused, in seconds
+    /// (default 60; never beyond the token's `exp`; 0 disables).
+    #[must_use]
+    pub fn cache_ttl_secs(mut self, secs: u64) -> Self {
+        self.ttl = secs;
+        self
+    }
+
+    /// Time a refusal is reused, in seconds (default 5; 0 disables).
+    #[must_use]
+    pub fn negative_cache_ttl_secs(mut self, secs: u64) -> Self {
+        self.negative_ttl = secs;
+        self
+    }
+
+    /// Most answers kept (default 10 000; 0 disables caching).
+    #[must_use]
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.capacity = entries;
+        self
+    }
+
+    /// Checks the configuration and builds the validator.
+    pub fn build(self) -> Result<IntrospectionValidator, ConfigError> {
+        const ENDPOINT: &str = "introspection endpoint";
+        let endpoint = fetch::endpoint(ENDPOINT, &self.endpoint)?;
+        let Some((client_id, client_secret)) = self.client else {
+            return Err(ConfigError::new(
+                "introspection client credentials",
+                "the introspection endpoint requires client authentication (RFC 7662 §2.1): call client_credentials",
+            ));
+        };
+        if client_id.is_empty() || client_secret.is_empty() {
+            return Err(ConfigError::new(
+                "introspection client credentials",
+                "client id and secret must not be empty",
+            ));
+        }
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::new(
+                "introspection audience",
+                "must not be empty",
+            ));
+        }
+        if self.issuer.as_deref() == Some("") {
+            return Err(ConfigError::new(
+                "introspection issuer",
+                "must not be empty",
+            ));
+        }
+        let mut fetcher = match self.fetcher {
+            Some(fetcher) => fetcher,
+            None => HttpFetcher::new()?,
+        };
+        if let Some(timeout) = self.timeout {
+            fetcher = fetcher.timeout(timeout);
+        }
+        let basic = {
+            let mut pair = Zeroizing::new(String::new());
+            form_encode(&client_id, &mut pair);
+            pair.push(':');
+            form_encode(&client_secret, &mut pair);
+            let mut header = Zeroizing::new(String::from("Basic "));
+            STANDARD.encode_string(pair.as_bytes(), &mut header);
+            header
+        };
+        let endpoint_label = format!(
+            "{}://{}{}{}",
+            endpoint.scheme_str().unwrap_or_default(),
+            endpoint.host().unwrap_or_default(),
+            endpoint
+                .port_u16()
+                .map(|port| format!(":{port}"))
+                .unwrap_or_default(),
+            endpoint.path()
+        );
+        Ok(IntrospectionValidator {
+            inner: Arc::new(Inner {
+                endpoint,
+                endpoint_label,
+                fetcher,
+                client_id,
+                client_secret,
+                auth_method: self.auth_method,
+                basic,
+                audiences: self.audiences,
+                issuer: self.issuer,
+                clock: self.clock,
+                leeway: self.leeway,
+                ttl: self.ttl,
+                negative_ttl: self.negative_ttl,
+                state: Mutex::new(State {
+                    cache: Cache::new(self.capacity),
+                    inflight: HashMap::new(),
+                }),
+            }),
+        })
+    }
+}
+
+/// Appends `input` encoded as `application/x-www-form-urlencoded` (the
+/// WHATWG serializer, as RFC 6749 Appendix B asks).
+fn form_encode(input: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in input.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            }
+        }
+    }
+}
+
+/// Removes a finished (or abandoned) flight from the in-flight map, if it
+/// is still the one registered for its token.
+struct FlightGuard<'a> {
+    inner: &'a Inner,
+    key: TokenHash,
+    flight: Arc<Flight>,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut state = self.inner.lock();
+        if state
+            .inflight
+            .get(&self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            state.inflight.remove(&self.key);
+        }
+    }
+}
+
+/// The text every endpoint failure gives the client (details go to the log).
+const UNAVAILABLE: &str = "the token introspection endpoint failed; try again later";
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is consistent after every statement; a panic elsewhere
+        // does not make it unusable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn validate(&self, key: TokenHash, token: &str) -> Outcome {
+        let flight = {
+            let mut state = self.lock();
+            if let Some(hit) = state.cache.get(&key, self.clock.now_unix()) {
+                tracing::trace!(target: "mcp_tower::token", "introspection answer from cache");
+                return hit;
+            }
+            Arc::clone(state.inflight.entry(key).or_default())
+        };
+        let guard = FlightGuard {
+            inner: self,
+            key,
+            flight,
+        };
+        // If the caller running the request is dropped, the next waiter runs
+        // it (OnceCell semantics); the outcome is cached before the flight
+        // is removed, so late arrivals find it in the cache.
+        guard
+            .flight
+            .get_or_init(|| async {
+                let outcome = self.introspect(token).await;
+                self.remember(key, &outcome);
+                outcome
+            })
+            .await
+            .clone()
+    }
+
+    fn remember(&self, key: TokenHash, outcome: &Outcome) {
+        let now = self.clock.now_unix();
+        let until = match outcome {
+            Ok(claims) => {
+                let by_ttl = now.saturating_add(self.ttl);
+                match claims.expires_at {
+                    Some(exp) => by_ttl.min(exp.saturating_add(self.leeway)),
+                    None => by_ttl,
+                }
+            }
+            // Definitive answers about this token: reuse them briefly.
+            Err(
+                TokenError::Inactive
+                | TokenError::WrongAudience
+                | TokenError::WrongIssuer
+                | TokenError::Expired
+                | TokenError::InvalidClaim(_),
+            ) => now.saturating_add(self.negative_ttl),
+            // Endpoint failures must be retried; a token that is not valid
+            // yet may become valid within the window.
+            Err(_) => return,
+        };
+        self.lock().cache.insert(key, until, outcome.clone(), now);
+    }
+
+    fn request(&self, token: &str) -> Result<Request<Full<Bytes>>, http::Error> {
+        let mut body = Zeroizing::new(String::with_capacity(token.len() + 64));
+        body.push_str("token=");
+        form_encode(token, &mut body);
+        body.push_str("&token_type_hint=access_token");
+        let mut builder = Request::post(self.endpoint.clone())
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        match self.auth_method {
+            ClientAuthMethod::ClientSecretBasic => {
+                let mut value = HeaderValue::from_str(&self.basic)?;
+                value.set_sensitive(true);
+                builder = builder.header(AUTHORIZATION, value);
+            }
+            ClientAuthMethod::ClientSecretPost => {
+                body.push_str("&client_id=");
+                form_encode(&self.client_id, &mut body);
+                body.push_str("&client_secret=");
+                form_encode(&self.client_secret, &mut body);
+            }
+        }
+        builder.body(Full::new(Bytes::from(std::mem::take(&mut *body))))
+    }
+
+    fn fail(&self, reason: &'static str, detail: &dyn fmt::Display) -> TokenError {
+        tracing::error!(
+            target: "mcp_tower::token",
+            endpoint = %self.endpoint_label,
+            reason,
+            detail = %detail,
+            "token introspection failed; refusing the token"
+        );
+        TokenError::Unavailable(UNAVAILABLE.into())
+    }
+
+    async fn introspect(&self, token: &str) -> Outcome {
+        let request = self
+            .request(token)
+            .map_err(|_| self.fail("request", &"the introspection request could not be built"))?;
+        let fetched = self
+            .fetcher
+            .send(request)
+            .await
+            .map_err(|e| self.fail("transport", &e))?;
+        match fetched.status {
+            StatusCode::OK => {}
+            status @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                return Err(self.fail(
+                    "client_authentication",
+                    &format_args!(
+                        "status {status}: check the client credentials and auth method of client {:?}",
+                        self.client_id
+                    ),
+                ));
+            }
+            status => return Err(self.fail("status", &format_args!("status {status}"))),
+        }
+        let raw: Map<String, Value> = serde_json::from_slice(&fetched.body).map_err(|e| {
+            self.fail(
+                "response",
+                &format_args!("response is not a JSON object: {e}"),
+            )
+        })?;
+        // RFC 7662 §2.2: `active` is REQUIRED and a boolean.
+        match raw.get("active") {
+            Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => return Err(TokenError::Inactive),
+            _ => {
+                return Err(self.fail(
+                    "response",
+                    &"response has no boolean \"active\" member (RFC 7662 §2.2)",
+                ));
+            }
+        }
+        self.check(raw, self.clock.now_unix())
+    }
+
+    /// The RFC 7662 §2.2 members this resource relies on, and the time,
+    /// audience and issuer rules.
+    fn check(&self, raw: Map<String, Value>, now: u64) -> Outcome {
+        for name in ["scope", "client_id", "sub", "iss", "username", "token_type"] {
+            if raw.get(name).is_some_and(|v| !v.is_string()) {
+                return Err(TokenError::InvalidClaim(name));
+            }
+        }
+        match raw.get("aud") {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+            Some(_) => return Err(TokenError::InvalidClaim("aud")),
+        }
+        if let Some(cnf) = raw.get("cnf") {
+            // RFC 9449 §6: a bound token's `cnf.jkt` must be usable.
+            match cnf.get("jkt") {
+                None | Some(Value::String(_)) if cnf.is_object() => {}
+                _ => return Err(TokenError::InvalidClaim("cnf")),
+            }
+        }
+        let exp = numeric_date(&raw, "exp")?;
+        let nbf = numeric_date(&raw, "nbf")?;
+        // RFC 7662 §2.2 / RFC 7519 §4.1.4: refused on or after `exp`.
+        if exp.is_some_and(|exp| now >= exp.saturating_add(self.leeway)) {
+            return Err(TokenError::Expired);
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+            return Err(TokenError::NotYetValid);
+        }
+        if let Some(issuer) = &self.issuer {
+            if raw.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+                return Err(TokenError::WrongIssuer);
+            }
+        }
+        let mut claims = AccessClaims::from_claims(raw);
+        claims.expires_at = exp;
+        // RFC 8707 / MCP authorization: the token must name this resource.
+        if !self.audiences.is_empty()
+            && !claims
+                .audience
+                .iter()
+                .any(|aud| self.audiences.iter().any(|a| a == aud))
+        {
+            return Err(TokenError::WrongAudience);
+        }
+        Ok(claims)
+    }
+}
+
+/// A `NumericDate` member: seconds since the epoch, possibly fractional
+/// (RFC 7519 §2); fractions are dropped.
+fn numeric_date(raw: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, TokenError> {
+    match raw.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1.8e19)
+                    .map(|f| {
+                        // Range checked just above.
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        let secs = f as u64;
+                        secs
+                    })
+            })
+            .map(Some)
+            .ok_or(TokenError::InvalidClaim(name)),
+        Some(_) => Err(TokenError::InvalidClaim(name)),
+    }
+}
+
+impl TokenValidator for IntrospectionValidator {
+    fn validate(&self, token: &str) -> ValidationFuture {
+        if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+            return Box::pin(std::future::ready(Err(TokenError::Malformed(
+                "empty or longer than the introspection size limit",
+            ))));
+        }
+        let inner = Arc::clone(&self.inner);
+        let key = TokenHash::of(token);
+        let token = Zeroizing::new(token.to_owned());
+        Box::pin(async move { inner.validate(key, &token).await })
+    }
+}
+
+impl fmt::Debug for IntrospectionValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("IntrospectionValidator")
+            .field("endpoint", &inner.endpoint_label)
+            .field("client_id", &inner.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("auth_method", &inner.auth_method)
+            .field("audiences", &inner.audiences)
+            .field("issuer", &inner.issuer)
+            .field("leeway_secs", &inner.leeway)
+            .field("cache_ttl_secs", &inner.ttl)
+            .field("negative_cache_ttl_secs", &inner.negative_ttl)
+            .field("cached_entries", &self.cached_entries())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for IntrospectionValidatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionValidatorBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("client_id", &self.client.as_ref().map(|(id, _)| id))
+            .field("client_secret", &"<redacted>")
+            .field("auth_method", &self.auth_method)
+            .field("audiences", &self.audiences)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use serde_json::json;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn validator(clock: &ManualClock) -> IntrospectionValidator {
+        IntrospectionValidator::builder("https://as.example/introspect")
+            .client_credentials("rs", "s3cr3t pass:word")
+            .audience("https://mcp.example")
+            .issuer("https://as.example")
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap()
+    }
+
+    fn object(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn form_encoding_follows_the_whatwg_serializer() {
+        let mut out = String::new();
+        form_encode("a b+c&d=é~*-._", &mut out);
+        assert_eq!(out, "a+b%2Bc%26d%3D%C3%A9%7E*-._");
+    }
+
+    #[test]
+    fn builds_basic_credentials_from_form_encoded_parts() {
+        let v = validator(&ManualClock::new(NOW));
+        // base64("rs:s3cr3t+pass%3Aword")
+        assert_eq!(&*v.inner.basic, "Basic cnM6czNjcjN0K3Bhc3MlM0F3b3Jk");
+        let request = v.inner.request("tok en").unwrap();
+        assert!(request.headers()[AUTHORIZATION].is_sensitive());
+        assert_eq!(
+            request.headers()[CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+    }
+
+    #[test]
+    fn post_method_puts_credentials_in_the_body() {
+        let v = IntrospectionValidator::builder("http://127.0.0.1:1/i")
+            .client_credentials("rs", "pw&x")
+            .auth_method(ClientAuthMethod::ClientSecretPost)
+            .build()
+            .unwrap();
+        let request = v.inner.request("t").unwrap();
+        assert!(request.headers().get(AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn configuration_is_checked() {
+        let err = IntrospectionValidator::builder("http://as.example/i")
+            .client_credentials("a", "b")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "introspection endpoint");
+        let err = IntrospectionValidator::builder("https://as.example/i")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "introspection client credentials");
+        assert!(
+            IntrospectionValidator::builder("https://as.example/i")
+                .client_credentials("a", "")
+                .build()
+                .is_err()
+        );
+        assert!(
+            IntrospectionValidator::builder("https://as.example/i")
+                .client_credentials("a", "b")
+                .audience("")
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let v = validator(&ManualClock::new(NOW));
+        let text = format!("{v:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("<redacted>"));
+        let builder = IntrospectionValidator::builder("https://as.example/i")
+            .client_credentials("a", "hidden-secret");
+        assert!(!format!("{builder:?}").contains("hidden-secret"));
+    }
+
+    #[test]
+    fn checks_claims() {
+        let clock = ManualClock::new(NOW);
+        let v = validator(&clock);
+        let good = json!({"active": true, "aud": ["x", "https://mcp.example"], "iss": "https://as.example",
+            "exp": NOW + 10, "nbf": NOW - 1, "sub": "alice", "scope": "a b", "cnf": {"jkt": "k"}});
+        let claims = v.inner.check(object(good.clone()), NOW).unwrap();
+        assert_eq!(claims.subject.as_deref(), Some("alice"));
+        assert_eq!(claims.scopes, ["a", "b"]);
+        assert_eq!(claims.cnf_jkt.as_deref(), Some("k"));
+        assert_eq!(claims.expires_at, Some(NOW + 10));
+
+        let with = |k: &str, val: Value| {
+            let mut m = object(good.clone());
+            m.insert(k.into(), val);
+            v.inner.check(m, NOW)
+        };
+        let without = |k: &str| {
+            let mut m = object(good.clone());
+            m.remove(k);
+            v.inner.check(m, NOW)
+        };
+        assert_eq!(with("exp", json!(NOW)), Err(TokenError::Expired));
+        assert_eq!(
+            with("exp", json!("soon")),
+            Err(TokenError::InvalidClaim("exp"))
+        );
+        assert_eq!(with("exp", json!(-1)), Err(TokenError::InvalidClaim("exp")));
+        assert!(with("exp", json!(1.9e9)).is_ok());
+        assert_eq!(with("nbf", json!(NOW + 5)), Err(TokenError::NotYetValid));
+        assert_eq!(with("aud", json!("other")), Err(TokenError::WrongAudience));
+        assert_eq!(without("aud"), Err(TokenError::WrongAudience));
+        assert_eq!(
+            with("aud", json!([1])),
+            Err(TokenError::InvalidClaim("aud"))
+        );
+        assert_eq!(
+            with("iss", json!("https://evil")),
+            Err(TokenError::WrongIssuer)
+        );
+        assert_eq!(without("iss"), Err(TokenError::WrongIssuer));
+        assert_eq!(
+            with("scope", json!(["a"])),
+            Err(TokenError::InvalidClaim("scope"))
+        );
+        assert_eq!(
+            with("cnf", json!({"jkt": 1})),
+            Err(TokenError::InvalidClaim("cnf"))
+        );
+        assert_eq!(
+            with("cnf", json!("k")),
+            Err(TokenError::InvalidClaim("cnf"))
+        );
+        assert!(without("exp").is_ok());
+    }
+
+    #[test]
+    fn leeway_extends_exp_and_nbf() {
+        let clock = ManualClock::new(NOW);
+        let v = IntrospectionValidator::builder("https://as.example/i")
+            .client_credentials("a", "b")
+            .leeway_secs(30)
+            .clock(Arc::new(clock))
+            .build()
+            .unwrap();
+        let at = |exp: u64, nbf: u64| {
+            v.inner
+                .check(object(json!({"active": true, "exp": exp, "nbf": nbf})), NOW)
+        };
+        assert!(at(NOW - 29, NOW + 30).is_ok());
+        assert_eq!(at(NOW - 30, NOW), Err(TokenError::Expired));
+        assert_eq!(at(NOW + 100, NOW + 31), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn cache_is_bounded_and_evicts_the_soonest_expiring() {
+        let mut cache = Cache::new(2);
+        let (a, b, c) = (TokenHash::of("a"), TokenHash::of("b"), TokenHash::of("c"));
+        cache.insert(a, NOW + 60, Err(TokenError::Inactive), NOW);
+        cache.insert(b, NOW + 5, Err(TokenError::Inactive), NOW);
+        cache.insert(c, NOW + 30, Err(TokenError::Inactive), NOW);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&b, NOW).is_none());
+        assert!(cache.get(&a, NOW).is_some());
+        assert!(cache.get(&c, NOW + 29).is_some());
+        assert!(cache.get(&c, NOW + 30).is_none());
+        assert_eq!(cache.len(), 1);
+        // Re-inserting a key replaces it; expired entries are purged first.
+        cache.insert(a, NOW + 10, Err(TokenError::Expired), NOW);
+        assert_eq!(cache.len(), 1);
+        cache.insert(b, NOW + 100, Err(TokenError::Inactive), NOW + 20);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.by_expiry.len(), 1);
+        // Capacity 0 and already-expired entries are not stored.
+        cache.insert(c, NOW, Err(TokenError::Inactive), NOW);
+        assert!(cache.get(&c, NOW).is_none());
+        let mut none = Cache::new(0);
+        none.insert(a, NOW + 10, Err(TokenError::Inactive), NOW);
+        assert_eq!(none.len(), 0);
+    }
+
+    #[test]
+    fn cache_keys_are_sha256_of_the_token() {
+        let key = TokenHash::of("abc");
+        assert_eq!(
+            crate::jose::b64::encode(key.0),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_and_empty_tokens_never_reach_the_endpoint() {
+        let v = validator(&ManualClock::new(NOW));
+        let long = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert!(matches!(
+            v.validate(&long).await,
+            Err(TokenError::Malformed(_))
+        ));
+        assert!(matches!(
+            v.validate("").await,
+            Err(TokenError::Malformed(_))
+        ));
+    }
+}
