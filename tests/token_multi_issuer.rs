@@ -227,3 +227,54 @@ async fn through_the_layers() {
         }
     }
 }
+
+/// Two real `JwtValidator`s, each with its issuer's keys: a token is only
+/// good at the issuer that signed it, whatever `iss` it claims.
+#[tokio::test]
+async fn real_jwt_validators_side_by_side() {
+    use mcp_tower_layers::jose::Algorithm;
+    use mcp_tower_layers::keys::DpopKey;
+    use mcp_tower_layers::token::{JwksSource, JwtValidator};
+
+    let audience = "https://mcp.example.com/mcp";
+    let key1 = DpopKey::generate(Algorithm::ES256).unwrap();
+    let key2 = DpopKey::generate(Algorithm::PS256).unwrap();
+    let validator = |issuer: &str, key: &DpopKey| {
+        let jwk = key.jwk().canonical_json();
+        let jwks = format!(
+            r#"{{"keys":[{{"kid":"k","alg":"{}",{}]}}"#,
+            key.alg(),
+            &jwk[1..]
+        );
+        JwtValidator::builder()
+            .issuer(issuer)
+            .audience(audience)
+            .keys(JwksSource::from_json(&jwks).unwrap())
+            .build()
+            .unwrap()
+    };
+    let multi = MultiIssuerValidator::builder()
+        .issuer(AS1, validator(AS1, &key1))
+        .issuer(AS2, validator(AS2, &key2))
+        .build()
+        .unwrap();
+    let mint = |issuer: &str, key: &DpopKey| {
+        let header = format!(r#"{{"alg":"{}","typ":"at+jwt","kid":"k"}}"#, key.alg());
+        let claims = json!({"iss": issuer, "aud": audience, "sub": "u", "exp": 4_000_000_000u64});
+        key.sign_compact(header.as_bytes(), claims.to_string().as_bytes())
+            .unwrap()
+    };
+    let from_as1 = multi.validate(&mint(AS1, &key1)).await.unwrap();
+    assert_eq!(from_as1.issuer.as_deref(), Some(AS1));
+    let from_as2 = multi.validate(&mint(AS2, &key2)).await.unwrap();
+    assert_eq!(from_as2.issuer.as_deref(), Some(AS2));
+    // AS1's key cannot speak for AS2.
+    let forged = multi.validate(&mint(AS2, &key1)).await.unwrap_err();
+    assert!(
+        matches!(
+            forged,
+            TokenError::InvalidSignature | TokenError::AlgorithmNotAllowed | TokenError::UnknownKey
+        ),
+        "{forged:?}"
+    );
+}
