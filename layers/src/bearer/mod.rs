@@ -6,7 +6,10 @@
 //! malformed value, and an `access_token` in the query string (the MCP
 //! authorization specification forbids tokens in URIs). A request without a
 //! token gets 401 with the challenge and no error code (RFC 6750 §3.1).
-//! Form-body tokens (RFC 6750 §2.2) are not read.
+//! Form-body tokens (RFC 6750 §2.2) are off unless [`FormBodyTokenLayer`] is
+//! added in front.
+
+mod form;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use crate::authorization::{self, AuthorizationError};
 use crate::challenge::{ChallengeConfig, ErrorCode, Rejection, ResponseBody, ResponseFuture};
 
 pub use crate::authorization::TokenScheme;
+pub use form::{DEFAULT_FORM_LIMIT, FormBodyToken, FormBodyTokenFuture, FormBodyTokenLayer};
 
 /// The access token of a request, as found by [`BearerLayer`].
 ///
@@ -122,6 +126,12 @@ impl<S> Bearer<S> {
         }
         match authorization::access_token(request.headers()) {
             Ok(Some((scheme, token))) => Ok(BearerToken::new(scheme, token)),
+            // Found in the body by `FormBodyTokenLayer`.
+            Ok(None) if request.extensions().get::<BearerToken>().is_some() => request
+                .extensions()
+                .get::<BearerToken>()
+                .cloned()
+                .ok_or_else(|| Rejection::unauthorized(None, "no access token")),
             Ok(None) | Err(AuthorizationError::UnsupportedScheme) => {
                 tracing::debug!(target: "mcp_tower::bearer", reason = "no_token", "request refused");
                 Err(self.challenges.apply(Rejection::unauthorized(
