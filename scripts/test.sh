@@ -54,6 +54,7 @@ start_example() {
   pids+=($!)
   for _ in $(seq 1 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done
   url=$(head -n1 "$log" | sed -n 's/^listening on //p')
+  example_log=$log
   [ -n "$url" ] || { echo "$name did not print its address:"; cat "$log"; exit 1; }
 }
 expect() { # what, text, pattern
@@ -74,5 +75,16 @@ headers=$(curl -s -o /dev/null -D - -X POST "$url/mcp")
 expect "401 without a token" "$headers" '^HTTP/1.1 401'
 expect "a DPoP challenge without error code" "$headers" '^www-authenticate: DPoP algs="ES256 PS256 RS256"'
 echo "axum_quickstart serves /health openly and protects /mcp"
+
+step "example: axum_app"
+start_example axum_app
+for _ in $(seq 1 50); do grep -q '^metadata: ' "$example_log" && break; sleep 0.1; done
+token=$(sed -n "s/^try: .*Bearer \([^']*\)'.*/\1/p" "$example_log")
+[ -n "$token" ] || { echo "axum_app printed no token"; cat "$example_log"; exit 1; }
+expect "the token accepted" "$(curl -s -X POST -H "authorization: Bearer $token" "$url/mcp")" '"sub":"alice"'
+expect "metadata" "$(curl -s "$url/.well-known/oauth-protected-resource/mcp")" '"authorization_servers"'
+headers=$(curl -s -o /dev/null -D - -X POST -H 'authorization: Bearer nope' "$url/mcp")
+expect "401 invalid_token" "$headers" '^www-authenticate: Bearer error="invalid_token"'
+echo "axum_app accepts its minted token, serves its metadata and refuses a bad token"
 
 step "all checks passed"
