@@ -9,8 +9,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use serde_json::value::RawValue;
-
+use crate::jose::jwk::RawJwk;
 use crate::jose::{Algorithm, PublicJwk, b64, is_json_object};
 
 use super::error::DpopError;
@@ -54,7 +53,7 @@ struct RawHeader<'a> {
     #[serde(borrow)]
     alg: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    jwk: Option<&'a RawValue>,
+    jwk: Option<RawJwk<'a>>,
     crit: Option<IgnoredAny>,
 }
 
@@ -102,7 +101,7 @@ impl<'a> DpopProof<'a> {
         if header.crit.is_some() {
             return Err(DpopError::CriticalHeader);
         }
-        let jwk = PublicJwk::from_json(header.jwk.ok_or(DpopError::MissingJwk)?.get())?;
+        let jwk = PublicJwk::from_raw(header.jwk.as_ref().ok_or(DpopError::MissingJwk)?)?;
 
         let claims = parse_claims(claims_b64)?;
         let signature =

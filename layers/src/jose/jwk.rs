@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::alg::Algorithm;
 use super::b64;
@@ -91,29 +91,84 @@ pub enum PublicJwk {
     Rsa(RsaPublicJwk),
 }
 
-/// A JWK as it appears in JSON, before validation.
-#[derive(Deserialize)]
-struct RawJwk<'a> {
-    #[serde(borrow)]
+/// A JWK as it appears in JSON, before validation. Deserialized by hand so
+/// that only a JSON object is accepted (serde's derived structs also take
+/// arrays), member strings are borrowed, duplicates are refused, and private
+/// members are noticed without being kept.
+#[derive(Default)]
+pub(crate) struct RawJwk<'a> {
     kty: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     crv: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     x: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     y: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     n: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     e: Option<Cow<'a, str>>,
-    d: Option<IgnoredAny>,
-    p: Option<IgnoredAny>,
-    q: Option<IgnoredAny>,
-    dp: Option<IgnoredAny>,
-    dq: Option<IgnoredAny>,
-    qi: Option<IgnoredAny>,
-    oth: Option<IgnoredAny>,
-    k: Option<IgnoredAny>,
+    private: bool,
+}
+
+/// A string borrowed from the input when it has no escapes.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawJwk<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct JwkVisitor;
+        impl<'de> Visitor<'de> for JwkVisitor {
+            type Value = RawJwk<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JWK object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut jwk = RawJwk::default();
+                while let Some(CowStr(name)) = map.next_key()? {
+                    let slot = match name.as_ref() {
+                        "kty" => &mut jwk.kty,
+                        "crv" => &mut jwk.crv,
+                        "x" => &mut jwk.x,
+                        "y" => &mut jwk.y,
+                        "n" => &mut jwk.n,
+                        "e" => &mut jwk.e,
+                        "d" | "p" | "q" | "dp" | "dq" | "qi" | "oth" | "k" => {
+                            map.next_value::<IgnoredAny>()?;
+                            jwk.private = true;
+                            continue;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    if slot.is_some() {
+                        return Err(de::Error::custom("duplicate JWK member"));
+                    }
+                    *slot = Some(map.next_value::<CowStr<'de>>()?.0);
+                }
+                Ok(jwk)
+            }
+        }
+        deserializer.deserialize_map(JwkVisitor)
+    }
 }
 
 impl EcPublicJwk {
@@ -219,11 +274,8 @@ impl PublicJwk {
         Self::from_raw(&raw)
     }
 
-    fn from_raw(raw: &RawJwk<'_>) -> Result<Self, JwkError> {
-        let private = [
-            &raw.d, &raw.p, &raw.q, &raw.dp, &raw.dq, &raw.qi, &raw.oth, &raw.k,
-        ];
-        if private.iter().any(|m| m.is_some()) {
+    pub(crate) fn from_raw(raw: &RawJwk<'_>) -> Result<Self, JwkError> {
+        if raw.private {
             return Err(JwkError::PrivateKeyMaterial);
         }
         match raw.kty.as_deref() {
