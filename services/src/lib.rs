@@ -1,0 +1,8 @@
+//! The Model Context Protocol as [`tower`](https://docs.rs/tower) services:
+//! JSON-RPC 2.0 messages, MCP protocol types, and (in progress) the server
+//! and client services and their transports.
+//!
+//! This crate does not depend on `mcp-tower-layers`; the umbrella crate
+//! `mcp-tower` composes the two.
+
+pub mod jsonrpc;
