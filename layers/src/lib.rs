@@ -15,6 +15,7 @@ pub mod authorization;
 pub mod axum;
 pub mod bearer;
 pub mod challenge;
+pub mod check;
 pub mod client;
 pub mod clock;
 pub mod config;

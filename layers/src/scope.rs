@@ -2,14 +2,10 @@
 //! the scopes a route needs (RFC 6750 §3.1), with `scope="..."` in the
 //! challenge so MCP clients can ask the user for more (step-up).
 
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use http::Request;
 
-use http::{Request, Response};
-use tower_layer::Layer;
-use tower_service::Service;
-
-use crate::challenge::{ChallengeConfig, ErrorCode, Rejection, ResponseBody, ResponseFuture};
+use crate::challenge::{ChallengeConfig, ErrorCode, Rejection};
+use crate::check::{CheckLayer, Checked, RequestCheck};
 use crate::token::AccessClaims;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +14,9 @@ enum Rule {
     AnyOf,
 }
 
+/// What [`RequireScopesLayer`] checks: the scopes of [`AccessClaims`].
 #[derive(Debug)]
-struct Shared {
+pub struct ScopeCheck {
     scopes: Vec<String>,
     rule: Rule,
     joined: String,
@@ -29,10 +26,10 @@ struct Shared {
 /// A [`Layer`] requiring scopes of the validated token. Place it after
 /// [`ValidateTokenLayer`](crate::token::ValidateTokenLayer); without its
 /// [`AccessClaims`] the request is refused (401) and an error is logged.
-#[derive(Debug, Clone)]
-pub struct RequireScopesLayer {
-    shared: Arc<Shared>,
-}
+pub type RequireScopesLayer = CheckLayer<ScopeCheck>;
+
+/// The service made by [`RequireScopesLayer`].
+pub type RequireScopes<S> = Checked<S, ScopeCheck>;
 
 impl RequireScopesLayer {
     /// Every one of `scopes` is required.
@@ -47,31 +44,27 @@ impl RequireScopesLayer {
 
     fn new<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I, rule: Rule) -> Self {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        Self {
-            shared: Arc::new(Shared {
-                joined: scopes.join(" "),
-                scopes,
-                rule,
-                challenges: ChallengeConfig::new(),
-            }),
-        }
+        Self::from_check(ScopeCheck {
+            joined: scopes.join(" "),
+            scopes,
+            rule,
+            challenges: ChallengeConfig::new(),
+        })
     }
 
     /// How rejections introduce the resource.
     #[must_use]
     pub fn with_challenges(self, challenges: ChallengeConfig) -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                scopes: self.shared.scopes.clone(),
-                rule: self.shared.rule,
-                joined: self.shared.joined.clone(),
-                challenges,
-            }),
-        }
+        Self::from_check(ScopeCheck {
+            scopes: self.check.scopes.clone(),
+            rule: self.check.rule,
+            joined: self.check.joined.clone(),
+            challenges,
+        })
     }
 }
 
-impl Shared {
+impl ScopeCheck {
     fn allows(&self, claims: &AccessClaims) -> bool {
         match self.rule {
             Rule::AllOf => self.scopes.iter().all(|s| claims.has_scope(s)),
@@ -79,7 +72,7 @@ impl Shared {
         }
     }
 
-    fn check(&self, claims: Option<&AccessClaims>) -> Result<(), Rejection> {
+    fn check_claims(&self, claims: Option<&AccessClaims>) -> Result<(), Rejection> {
         let Some(claims) = claims else {
             tracing::error!(target: "mcp_tower::scope", "no AccessClaims extension: put ValidateTokenLayer before RequireScopesLayer; refusing the request");
             return Err(self.challenges.apply(Rejection::unauthorized(
@@ -103,46 +96,11 @@ impl Shared {
     }
 }
 
-impl<S> Layer<S> for RequireScopesLayer {
-    type Service = RequireScopes<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RequireScopes {
-            inner,
-            shared: Arc::clone(&self.shared),
-        }
-    }
-}
-
-/// The service made by [`RequireScopesLayer`].
-#[derive(Debug, Clone)]
-pub struct RequireScopes<S> {
-    inner: S,
-    shared: Arc<Shared>,
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopes<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-{
-    type Response = Response<ResponseBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+impl RequestCheck for ScopeCheck {
+    fn check<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
         let span = tracing::debug_span!(target: "mcp_tower::scope", "require_scopes");
         let _entered = span.enter();
-        match self
-            .shared
-            .check(request.extensions().get::<AccessClaims>())
-        {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err(rejection) => ResponseFuture::reject(rejection),
-        }
+        self.check_claims(request.extensions().get::<AccessClaims>())
     }
 }
 
@@ -159,10 +117,14 @@ mod tests {
     #[test]
     fn all_of_and_any_of() {
         let all = RequireScopesLayer::all_of(["a", "b"]);
-        assert!(all.shared.check(Some(&claims(&["a", "b", "c"]))).is_ok());
+        assert!(
+            all.check
+                .check_claims(Some(&claims(&["a", "b", "c"])))
+                .is_ok()
+        );
         let refused = all
-            .shared
-            .check(Some(&claims(&["a"])))
+            .check
+            .check_claims(Some(&claims(&["a"])))
             .unwrap_err()
             .into_response();
         assert_eq!(refused.status(), http::StatusCode::FORBIDDEN);
@@ -171,10 +133,10 @@ mod tests {
             r#"Bearer error="insufficient_scope", error_description="the access token lacks a required scope", scope="a b""#
         );
         let any = RequireScopesLayer::any_of(["a", "b"]);
-        assert!(any.shared.check(Some(&claims(&["b"]))).is_ok());
-        assert!(any.shared.check(Some(&claims(&["c"]))).is_err());
+        assert!(any.check.check_claims(Some(&claims(&["b"]))).is_ok());
+        assert!(any.check.check_claims(Some(&claims(&["c"]))).is_err());
         assert_eq!(
-            any.shared.check(None).unwrap_err().status(),
+            any.check.check_claims(None).unwrap_err().status(),
             http::StatusCode::UNAUTHORIZED
         );
     }

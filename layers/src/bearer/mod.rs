@@ -13,14 +13,12 @@ mod form;
 
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http::{Request, Response};
-use tower_layer::Layer;
-use tower_service::Service;
+use http::Request;
 
 use crate::authorization::{self, AuthorizationError};
-use crate::challenge::{ChallengeConfig, ErrorCode, Rejection, ResponseBody, ResponseFuture};
+use crate::challenge::{ChallengeConfig, ErrorCode, Rejection};
+use crate::check::{CheckLayer, Checked, RequestCheck};
 
 pub use crate::authorization::TokenScheme;
 pub use form::{DEFAULT_FORM_LIMIT, FormBodyToken, FormBodyTokenFuture, FormBodyTokenLayer};
@@ -63,10 +61,22 @@ impl fmt::Debug for BearerToken {
     }
 }
 
+/// What [`BearerLayer`] checks: the `Authorization` header and the query.
+#[derive(Debug, Default)]
+pub struct BearerCheck {
+    challenges: ChallengeConfig,
+}
+
 /// A [`Layer`] that extracts the access token; see the [module docs](self).
-#[derive(Clone, Debug, Default)]
-pub struct BearerLayer {
-    challenges: Arc<ChallengeConfig>,
+pub type BearerLayer = CheckLayer<BearerCheck>;
+
+/// The service made by [`BearerLayer`].
+pub type Bearer<S> = Checked<S, BearerCheck>;
+
+impl Default for BearerLayer {
+    fn default() -> Self {
+        Self::from_check(BearerCheck::default())
+    }
 }
 
 impl BearerLayer {
@@ -77,28 +87,8 @@ impl BearerLayer {
 
     /// Answers with these challenges (realm, `resource_metadata`, `DPoP`).
     pub fn with_challenges(challenges: ChallengeConfig) -> Self {
-        Self {
-            challenges: Arc::new(challenges),
-        }
+        Self::from_check(BearerCheck { challenges })
     }
-}
-
-impl<S> Layer<S> for BearerLayer {
-    type Service = Bearer<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Bearer {
-            inner,
-            challenges: Arc::clone(&self.challenges),
-        }
-    }
-}
-
-/// The service made by [`BearerLayer`].
-#[derive(Clone, Debug)]
-pub struct Bearer<S> {
-    inner: S,
-    challenges: Arc<ChallengeConfig>,
 }
 
 /// Whether the query string carries an `access_token` parameter.
@@ -109,7 +99,7 @@ fn token_in_query(query: Option<&str>) -> bool {
     })
 }
 
-impl<S> Bearer<S> {
+impl BearerCheck {
     fn extract<B>(&self, request: &Request<B>) -> Result<BearerToken, Rejection> {
         let refuse = |description: &'static str, reason: &'static str| {
             tracing::info!(target: "mcp_tower::bearer", reason, "request refused");
@@ -151,28 +141,13 @@ impl<S> Bearer<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Bearer<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-{
-    type Response = Response<ResponseBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+impl RequestCheck for BearerCheck {
+    fn check<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
         let span = tracing::debug_span!(target: "mcp_tower::bearer", "bearer");
         let _entered = span.enter();
-        match self.extract(&request) {
-            Ok(token) => {
-                request.extensions_mut().insert(token);
-                ResponseFuture::inner(self.inner.call(request))
-            }
-            Err(rejection) => ResponseFuture::reject(rejection),
-        }
+        let token = self.extract(request)?;
+        request.extensions_mut().insert(token);
+        Ok(())
     }
 }
 

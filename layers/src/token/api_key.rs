@@ -11,17 +11,15 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
+use http::Request;
 use http::header::HeaderName;
-use http::{Request, Response};
 use serde_json::{Map, Value};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
-use tower_layer::Layer;
-use tower_service::Service;
 use zeroize::Zeroizing;
 
-use crate::challenge::{ChallengeConfig, ErrorCode, Rejection, ResponseBody, ResponseFuture};
+use crate::challenge::{ChallengeConfig, ErrorCode, Rejection};
+use crate::check::{CheckLayer, Checked, RequestCheck};
 use crate::config::ConfigError;
 
 use super::claims::{AccessClaims, Principal};
@@ -273,7 +271,8 @@ impl fmt::Debug for ApiKeyValidatorBuilder {
 pub static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 #[derive(Debug)]
-struct HeaderShared {
+/// What [`ApiKeyHeaderLayer`] checks: the API key header.
+pub struct ApiKeyHeaderCheck {
     validator: ApiKeyValidator,
     header: HeaderName,
     challenges: ChallengeConfig,
@@ -282,7 +281,7 @@ struct HeaderShared {
     malformed: String,
 }
 
-impl HeaderShared {
+impl ApiKeyHeaderCheck {
     fn new(validator: ApiKeyValidator, header: HeaderName, challenges: ChallengeConfig) -> Self {
         Self {
             missing: format!("an API key is required: send the {header} header"),
@@ -294,7 +293,7 @@ impl HeaderShared {
         }
     }
 
-    fn check<B>(&self, request: &Request<B>) -> Result<AccessClaims, Rejection> {
+    fn claims<B>(&self, request: &Request<B>) -> Result<AccessClaims, Rejection> {
         let refuse = |description: &String, reason: &'static str| {
             tracing::info!(target: "mcp_tower::api_key", reason, "request refused");
             self.challenges.apply(Rejection::bad_request(
@@ -331,89 +330,50 @@ impl HeaderShared {
 /// refuses with 401 (`invalid_token` for an unknown key, no error code when
 /// the header is missing) or 400 `invalid_request` (several headers, a value
 /// that is not visible ASCII).
-#[derive(Debug, Clone)]
-pub struct ApiKeyHeaderLayer {
-    shared: Arc<HeaderShared>,
-}
+pub type ApiKeyHeaderLayer = CheckLayer<ApiKeyHeaderCheck>;
+
+/// The service made by [`ApiKeyHeaderLayer`].
+pub type ApiKeyHeader<S> = Checked<S, ApiKeyHeaderCheck>;
 
 impl ApiKeyHeaderLayer {
     /// Reads `X-API-Key` and answers with a plain `Bearer` challenge.
     pub fn new(validator: ApiKeyValidator) -> Self {
-        Self {
-            shared: Arc::new(HeaderShared::new(
-                validator,
-                X_API_KEY.clone(),
-                ChallengeConfig::new(),
-            )),
-        }
+        Self::from_check(ApiKeyHeaderCheck::new(
+            validator,
+            X_API_KEY.clone(),
+            ChallengeConfig::new(),
+        ))
     }
 
     /// Reads this header instead.
     #[must_use]
     pub fn header(self, name: HeaderName) -> Self {
-        Self {
-            shared: Arc::new(HeaderShared::new(
-                self.shared.validator.clone(),
-                name,
-                self.shared.challenges.clone(),
-            )),
-        }
+        Self::from_check(ApiKeyHeaderCheck::new(
+            self.check.validator.clone(),
+            name,
+            self.check.challenges.clone(),
+        ))
     }
 
     /// How rejections introduce the resource.
     #[must_use]
     pub fn with_challenges(self, challenges: ChallengeConfig) -> Self {
-        Self {
-            shared: Arc::new(HeaderShared::new(
-                self.shared.validator.clone(),
-                self.shared.header.clone(),
-                challenges,
-            )),
-        }
+        Self::from_check(ApiKeyHeaderCheck::new(
+            self.check.validator.clone(),
+            self.check.header.clone(),
+            challenges,
+        ))
     }
 }
 
-impl<S> Layer<S> for ApiKeyHeaderLayer {
-    type Service = ApiKeyHeader<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ApiKeyHeader {
-            inner,
-            shared: Arc::clone(&self.shared),
-        }
-    }
-}
-
-/// The service made by [`ApiKeyHeaderLayer`].
-#[derive(Debug, Clone)]
-pub struct ApiKeyHeader<S> {
-    inner: S,
-    shared: Arc<HeaderShared>,
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ApiKeyHeader<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-{
-    type Response = Response<ResponseBody<ResBody>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        match self.shared.check(&request) {
-            Ok(claims) => {
-                tracing::debug!(target: "mcp_tower::api_key", subject = claims.subject.as_deref(), "API key accepted");
-                let principal: Principal = claims.principal();
-                request.extensions_mut().insert(principal);
-                request.extensions_mut().insert(claims);
-                ResponseFuture::inner(self.inner.call(request))
-            }
-            Err(rejection) => ResponseFuture::reject(rejection),
-        }
+impl RequestCheck for ApiKeyHeaderCheck {
+    fn check<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+        let claims = self.claims(request)?;
+        tracing::debug!(target: "mcp_tower::api_key", subject = claims.subject.as_deref(), "API key accepted");
+        let principal: Principal = claims.principal();
+        request.extensions_mut().insert(principal);
+        request.extensions_mut().insert(claims);
+        Ok(())
     }
 }
 
