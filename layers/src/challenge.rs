@@ -217,8 +217,9 @@ impl ChallengeConfig {
     }
 }
 
-/// The future of a layer whose checks are synchronous: the inner service's
-/// future, or a ready rejection.
+/// The future of a layer that answers synchronously or passes on: the inner
+/// service's future, or a ready response (a rejection, or an answer such as
+/// the metadata document).
 #[pin_project(project = ResponseFutureProj)]
 #[derive(Debug)]
 pub enum ResponseFuture<F> {
@@ -228,9 +229,9 @@ pub enum ResponseFuture<F> {
         #[pin]
         future: F,
     },
-    /// The request was refused.
-    Reject {
-        /// The rejection, taken when polled.
+    /// The layer answered itself.
+    Ready {
+        /// The response, taken when polled.
         response: Option<Response<Full<Bytes>>>,
     },
 }
@@ -238,8 +239,13 @@ pub enum ResponseFuture<F> {
 impl<F> ResponseFuture<F> {
     /// A future that answers with `rejection`.
     pub fn reject(rejection: Rejection) -> Self {
-        ResponseFuture::Reject {
-            response: Some(rejection.into_response()),
+        Self::ready(rejection.into_response())
+    }
+
+    /// A future that answers with `response`.
+    pub fn ready(response: Response<Full<Bytes>>) -> Self {
+        ResponseFuture::Ready {
+            response: Some(response),
         }
     }
 
@@ -261,7 +267,7 @@ where
                 let response = ready!(future.poll(cx))?;
                 Poll::Ready(Ok(response.map(Either::Left)))
             }
-            ResponseFutureProj::Reject { response } => {
+            ResponseFutureProj::Ready { response } => {
                 // Polling again after completion yields an empty 500 rather
                 // than a panic.
                 let response = response.take().unwrap_or_else(|| {

@@ -41,7 +41,7 @@ mod signed;
 pub use document::{ProtectedResourceMetadata, ProtectedResourceMetadataBuilder};
 pub use service::{
     DEFAULT_MAX_AGE, ProtectedResourceMetadataLayer, ProtectedResourceMetadataRoute,
-    ProtectedResourceMetadataService, ResponseFuture,
+    ProtectedResourceMetadataService,
 };
 
 /// The well-known URI suffix registered by RFC 9728 §3, as a path.

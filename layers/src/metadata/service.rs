@@ -2,8 +2,7 @@
 //! on its own, or [`ProtectedResourceMetadataLayer`] in front of the app.
 
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::Pin;
+use std::future::{Ready, ready};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -11,13 +10,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{Either, Full};
-use pin_project::pin_project;
+use http_body_util::Full;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::ProtectedResourceMetadata;
-use crate::challenge::{Rejection, ResponseBody};
+use crate::challenge::{Rejection, ResponseBody, ResponseFuture};
 
 /// How long clients and caches may keep the document by default: one hour.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -229,56 +227,9 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if self.served.owns(&request) {
-            ResponseFuture::Metadata {
-                response: Some(self.served.respond(request.method())),
-            }
+            ResponseFuture::ready(self.served.respond(request.method()))
         } else {
-            ResponseFuture::Inner {
-                future: self.inner.call(request),
-            }
-        }
-    }
-}
-
-/// The future of [`ProtectedResourceMetadataRoute`]: the inner service's
-/// future, or the ready answer on the well-known path.
-#[pin_project(project = ResponseFutureProj)]
-#[derive(Debug)]
-pub enum ResponseFuture<F> {
-    /// Another path: the inner service runs.
-    Inner {
-        /// The inner service's future.
-        #[pin]
-        future: F,
-    },
-    /// The well-known path: the document, or 405.
-    Metadata {
-        /// The answer, taken when polled.
-        response: Option<Response<Full<Bytes>>>,
-    },
-}
-
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Inner { future } => future
-                .poll(cx)
-                .map(|result| result.map(|response| response.map(Either::Left))),
-            ResponseFutureProj::Metadata { response } => {
-                // Polling again after completion yields an empty 500 rather
-                // than a panic.
-                let response = response.take().unwrap_or_else(|| {
-                    let mut r = Response::new(Full::default());
-                    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                    r
-                });
-                Poll::Ready(Ok(response.map(Either::Right)))
-            }
+            ResponseFuture::inner(self.inner.call(request))
         }
     }
 }
