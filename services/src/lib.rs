@@ -6,3 +6,4 @@
 //! `mcp-tower` composes the two.
 
 pub mod jsonrpc;
+pub mod protocol;
