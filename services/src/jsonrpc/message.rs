@@ -3,7 +3,7 @@
 use std::fmt;
 
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use super::error::ErrorObject;
@@ -43,6 +43,20 @@ impl Serialize for RequestId {
         match self {
             RequestId::Number(n) => serializer.serialize_i64(*n),
             RequestId::String(s) => serializer.serialize_str(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(RequestId::String(s)),
+            Value::Number(n) => n.as_i64().map(RequestId::Number).ok_or_else(|| {
+                serde::de::Error::custom("a request id must be a string or an integer")
+            }),
+            _ => Err(serde::de::Error::custom(
+                "a request id must be a string or an integer",
+            )),
         }
     }
 }

@@ -126,8 +126,7 @@ pub struct NotificationMeta {
     #[serde(
         rename = "io.modelcontextprotocol/subscriptionId",
         default,
-        skip_serializing_if = "Option::is_none",
-        with = "opt_request_id"
+        skip_serializing_if = "Option::is_none"
     )]
     pub subscription_id: Option<RequestId>,
     /// Any other keys.
@@ -151,8 +150,7 @@ pub struct ResultMeta {
     #[serde(
         rename = "io.modelcontextprotocol/subscriptionId",
         default,
-        skip_serializing_if = "Option::is_none",
-        with = "opt_request_id"
+        skip_serializing_if = "Option::is_none"
     )]
     pub subscription_id: Option<RequestId>,
     /// Any other keys.
@@ -255,60 +253,6 @@ pub struct EmptyResult {
     /// Other members (results are open objects).
     #[serde(flatten)]
     pub extra: JsonObject,
-}
-
-/// Serde for `RequestId`, which the JSON-RPC module only serializes.
-pub(crate) mod request_id {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use crate::jsonrpc::RequestId;
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Wire {
-        String(String),
-        Number(i64),
-    }
-
-    pub(crate) fn serialize<S: Serializer>(id: &RequestId, s: S) -> Result<S::Ok, S::Error> {
-        id.serialize(s)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RequestId, D::Error> {
-        match Wire::deserialize(d) {
-            Ok(Wire::String(s)) => Ok(RequestId::String(s)),
-            Ok(Wire::Number(n)) => Ok(RequestId::Number(n)),
-            Err(_) => Err(serde::de::Error::custom(
-                "a request id must be a string or an integer",
-            )),
-        }
-    }
-}
-
-/// Serde for `Option<RequestId>`.
-pub(crate) mod opt_request_id {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::jsonrpc::RequestId;
-
-    #[allow(clippy::ref_option)] // serde's `with` passes `&Option<T>`.
-    pub(crate) fn serialize<S: Serializer>(
-        id: &Option<RequestId>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match id {
-            Some(id) => super::request_id::serialize(id, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<RequestId>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrap(#[serde(with = "super::request_id")] RequestId);
-        Option::<Wrap>::deserialize(d).map(|w| w.map(|Wrap(id)| id))
-    }
 }
 
 #[cfg(test)]

@@ -49,12 +49,7 @@ pub struct CancelledNotificationParams {
     pub meta: Option<NotificationMeta>,
     /// The id of the request to cancel (optional only in 2025-11-25, where
     /// tasks are cancelled with `tasks/cancel` instead).
-    #[serde(
-        rename = "requestId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::meta::opt_request_id"
-    )]
+    #[serde(rename = "requestId", default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<RequestId>,
     /// Why, for logs or display.
     #[serde(skip_serializing_if = "Option::is_none")]
