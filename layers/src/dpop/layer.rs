@@ -16,6 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::authorization::{self, AuthorizationError, TokenScheme};
+use crate::bearer::BearerToken;
 use crate::challenge::{ChallengeConfig, DPOP_NONCE, ErrorCode, Rejection, ResponseBody};
 use crate::clock::{self, SharedClock};
 use crate::config::ConfigError;
@@ -273,9 +274,13 @@ impl<S: Clone, R> Clone for Dpop<S, R> {
 impl<R> Shared<R> {
     /// Every synchronous check. `Ok(None)`: nothing to verify (optional mode).
     fn check<B>(&self, request: &Request<B>) -> Result<Option<CheckedProof>, Rejection> {
+        let presented = match self.mode {
+            DpopMode::TokenEndpoint => Ok(None),
+            _ => presented_token(request),
+        };
         let token = match self.mode {
             DpopMode::TokenEndpoint => None,
-            DpopMode::ResourceServer => match authorization::access_token(request.headers()) {
+            DpopMode::ResourceServer => match presented {
                 Ok(Some((TokenScheme::Dpop, token))) => Some(token),
                 Ok(Some((TokenScheme::Bearer, _)) | None)
                 | Err(AuthorizationError::UnsupportedScheme) => {
@@ -283,19 +288,16 @@ impl<R> Shared<R> {
                 }
                 Err(e) => return Err(self.invalid_request(e.to_string())),
             },
-            DpopMode::ProofRequired | DpopMode::Optional => {
-                match authorization::access_token(request.headers()) {
-                    Ok(Some((TokenScheme::Dpop, token))) => Some(token),
-                    Ok(_) | Err(AuthorizationError::UnsupportedScheme) => {
-                        if self.mode == DpopMode::Optional && !request.headers().contains_key(&DPOP)
-                        {
-                            return Ok(None);
-                        }
-                        None
+            DpopMode::ProofRequired | DpopMode::Optional => match presented {
+                Ok(Some((TokenScheme::Dpop, token))) => Some(token),
+                Ok(_) | Err(AuthorizationError::UnsupportedScheme) => {
+                    if self.mode == DpopMode::Optional && !request.headers().contains_key(&DPOP) {
+                        return Ok(None);
                     }
-                    Err(e) => return Err(self.invalid_request(e.to_string())),
+                    None
                 }
-            }
+                Err(e) => return Err(self.invalid_request(e.to_string())),
+            },
         };
         let proof = single_proof(request).map_err(|e| self.reject(&e))?;
         let uri = self.target.resolve(request).map_err(|e| self.reject(&e))?;
@@ -388,6 +390,17 @@ impl<R> Shared<R> {
     fn fresh_nonce(&self) -> Option<HeaderValue> {
         let issuer = self.verifier.nonce_issuer()?;
         HeaderValue::from_str(&issuer.issue()).ok()
+    }
+}
+
+/// The access token: from the [`BearerToken`] that `BearerLayer` already
+/// extracted when it runs first, else from the `Authorization` header.
+fn presented_token<B>(
+    request: &Request<B>,
+) -> Result<Option<(TokenScheme, &str)>, AuthorizationError> {
+    match request.extensions().get::<BearerToken>() {
+        Some(token) => Ok(Some((token.scheme(), token.secret()))),
+        None => authorization::access_token(request.headers()),
     }
 }
 
