@@ -19,7 +19,10 @@ if ((${#missing[@]})); then
 fi
 
 step "Python packages for the interop tests"
-python3 -m pip install -q --disable-pip-version-check -r tests/interop/requirements.txt
+pip_install() { python3 -m pip install -q --disable-pip-version-check "$@"; }
+# A Debian-managed python3 refuses plain pip installs (PEP 668).
+pip_install -r tests/interop/requirements.txt \
+  || pip_install --break-system-packages -r tests/interop/requirements.txt
 
 step "Rust tools"
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
