@@ -18,10 +18,13 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/criterion_results.rs"]
+mod criterion_results;
+
+use criterion_results::{criterion_dir, criterion_mean};
 use std::convert::Infallible;
 use std::future::{Future, Ready, poll_fn, ready};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
@@ -769,30 +772,6 @@ fn interleaved(suite: &mut Suite) -> (Row, Option<Row>) {
         })
     })();
     (wall, cpu)
-}
-
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("criterion");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/criterion")
-}
-
-/// Criterion's mean (ns) for `group/bench`, if written during this run.
-fn criterion_mean(group: &str, bench: &str, since: SystemTime) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(bench)
-        .join("new/estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < since {
-        return None;
-    }
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    json["mean"]["point_estimate"].as_f64()
 }
 
 fn print_rows(rows: &[Row]) {
