@@ -241,14 +241,26 @@ impl RawKey {
 /// benches use them.
 struct RawPool {
     key: RawKey,
+    /// The same key parsed once by aws-lc (as a JWKS cache holds it).
+    parsed: ParsedPublicKey,
     items: Vec<(Vec<u8>, Vec<u8>)>,
     next: usize,
 }
 
 impl RawPool {
     fn new(key: &DpopKey, jws: &[String]) -> Self {
+        let raw = RawKey::of(key);
+        let parsed = match &raw {
+            RawKey::Ec(point) => {
+                ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).unwrap()
+            }
+            RawKey::Rsa { n, e } => RsaPublicKeyComponents { n, e }
+                .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+                .unwrap(),
+        };
         let pool = Self {
-            key: RawKey::of(key),
+            key: raw,
+            parsed,
             items: jws.iter().map(|j| split_jws(j)).collect(),
             next: 0,
         };
@@ -263,6 +275,15 @@ impl RawPool {
 
     fn verify_next(&mut self) -> bool {
         let ok = self.verify_at(self.next);
+        self.next = (self.next + 1) % self.items.len();
+        assert!(ok);
+        ok
+    }
+
+    /// As `verify_next`, with the key parsed once.
+    fn verify_next_parsed(&mut self) -> bool {
+        let (input, sig) = &self.items[self.next];
+        let ok = self.parsed.verify_sig(input, sig).is_ok();
         self.next = (self.next + 1) % self.items.len();
         assert!(ok);
         ok
@@ -848,6 +869,9 @@ struct Interleaved {
     es: Paired,
     es_block_on: Paired,
     rs: Paired,
+    /// Against the raw checks with the key parsed once.
+    es_parsed: Paired,
+    rs_parsed: Paired,
     /// `JwtValidator::validate` alone (no layers, no request).
     validator_es: Paired,
     validator_rs: Paired,
@@ -872,9 +896,17 @@ fn interleaved(b: &mut Bench) -> Interleaved {
                 black_box(b.raw_es.verify_next());
             })
         };
+        let parsed_es = |b: &mut Bench, k: u64| {
+            per_iter(k, || {
+                black_box(b.raw_es.verify_next_parsed());
+            })
+        };
+        let q1 = parsed_es(b, iters_es);
         let a1 = raw_es(b, iters_es);
         let layer = ns_per_iter(b.bearer_es.run(None, iters_es), iters_es);
         let a2 = raw_es(b, iters_es);
+        let q2 = parsed_es(b, iters_es);
+        t.es_parsed.record(q1, layer, q2);
         let runtime = &b.runtime;
         let layer_block_on = ns_per_iter(b.bearer_es.run(Some(runtime), iters_es), iters_es);
         let a3 = raw_es(b, iters_es);
@@ -897,9 +929,17 @@ fn interleaved(b: &mut Bench) -> Interleaved {
                 black_box(b.raw_rs.verify_next());
             })
         };
+        let parsed_rs = |b: &mut Bench| {
+            per_iter(iters_rs, || {
+                black_box(b.raw_rs.verify_next_parsed());
+            })
+        };
+        let q1 = parsed_rs(b);
         let r1 = rsa(b);
         let layer = ns_per_iter(b.bearer_rs.run(None, iters_rs), iters_rs);
         let r2 = rsa(b);
+        let q2 = parsed_rs(b);
+        t.rs_parsed.record(q1, layer, q2);
         let validator = per_iter(iters_rs, || {
             i += 1;
             black_box(b.validate(&b.issuer.rs_tokens, i));
@@ -1027,6 +1067,16 @@ fn summary(b: &mut Bench, since: SystemTime) {
     );
     paired_line("bearer_jwt/es256 / raw es256", &t.es, 2.0 * noop);
     paired_line("bearer_jwt/rs256 / raw rs256", &t.rs, 2.0 * noop);
+    paired_line(
+        "bearer_jwt/es256 / raw es256, key parsed once",
+        &t.es_parsed,
+        2.0 * noop,
+    );
+    paired_line(
+        "bearer_jwt/rs256 / raw rs256, key parsed once",
+        &t.rs_parsed,
+        2.0 * noop,
+    );
     paired_line(
         "bearer_jwt/es256_block_on / raw es256",
         &t.es_block_on,

@@ -361,20 +361,73 @@ impl PublicJwk {
                 UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, k.sec1())
                     .verify(message, sig)
             }
-            PublicJwk::Rsa(k) => {
-                let params = if alg == Algorithm::PS256 {
-                    &signature::RSA_PSS_2048_8192_SHA256
-                } else {
-                    &signature::RSA_PKCS1_2048_8192_SHA256
-                };
-                RsaPublicKeyComponents {
-                    n: &k.n[..],
-                    e: &k.e[..],
-                }
-                .verify(params, message, sig)
+            PublicJwk::Rsa(k) => RsaPublicKeyComponents {
+                n: &k.n[..],
+                e: &k.e[..],
             }
+            .verify(rsa_params(alg), message, sig),
         };
         result.map_err(|_| SignatureError::Invalid)
+    }
+}
+
+/// A public key parsed once by aws-lc for one algorithm, to verify many
+/// signatures without rebuilding the key each time (for the keys of a JWKS;
+/// a DPoP proof's key is used once and verified with [`PublicJwk::verify`]).
+#[derive(Clone)]
+pub struct PreparedKey {
+    alg: Algorithm,
+    key: signature::ParsedPublicKey,
+}
+
+impl PreparedKey {
+    /// The algorithm the key verifies.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Verifies a JWS signature over `message`.
+    pub fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), SignatureError> {
+        self.key
+            .verify_sig(message, sig)
+            .map_err(|_| SignatureError::Invalid)
+    }
+}
+
+impl fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedKey")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PublicJwk {
+    /// Parses the key once for verifying `alg` signatures.
+    pub fn prepare(&self, alg: Algorithm) -> Result<PreparedKey, SignatureError> {
+        if !self.supports(alg) {
+            return Err(SignatureError::AlgKeyMismatch);
+        }
+        let key = match self {
+            PublicJwk::Ec(k) => {
+                signature::ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, k.sec1())
+            }
+            PublicJwk::Rsa(k) => RsaPublicKeyComponents {
+                n: &k.n[..],
+                e: &k.e[..],
+            }
+            .to_parsed_public_key(rsa_params(alg)),
+        };
+        key.map(|key| PreparedKey { alg, key })
+            .map_err(|_| SignatureError::Invalid)
+    }
+}
+
+fn rsa_params(alg: Algorithm) -> &'static signature::RsaParameters {
+    if alg == Algorithm::PS256 {
+        &signature::RSA_PSS_2048_8192_SHA256
+    } else {
+        &signature::RSA_PKCS1_2048_8192_SHA256
     }
 }
 

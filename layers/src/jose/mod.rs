@@ -17,4 +17,4 @@ pub use alg::{AlgError, Algorithm};
 pub(crate) fn is_json_object(json: &[u8]) -> bool {
     json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
-pub use jwk::{EcPublicJwk, JwkError, PublicJwk, RsaPublicJwk};
+pub use jwk::{EcPublicJwk, JwkError, PreparedKey, PublicJwk, RsaPublicJwk};

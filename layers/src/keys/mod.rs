@@ -228,8 +228,28 @@ mod tests {
             let sig = key.sign(b"message").unwrap();
             key.jwk().verify(alg, b"message", &sig).unwrap();
             assert!(key.jwk().verify(alg, b"other", &sig).is_err());
+            let prepared = key.jwk().prepare(alg).unwrap();
+            prepared.verify(b"message", &sig).unwrap();
+            assert!(prepared.verify(b"other", &sig).is_err());
             assert_eq!(key.thumbprint(), key.jwk().thumbprint());
         }
+    }
+
+    #[test]
+    fn prepared_keys_refuse_other_key_types() {
+        let ec = DpopKey::generate(Algorithm::ES256).unwrap();
+        assert!(ec.jwk().prepare(Algorithm::RS256).is_err());
+        let rsa = DpopKey::generate(Algorithm::PS256).unwrap();
+        assert!(rsa.jwk().prepare(Algorithm::ES256).is_err());
+        // One RSA key, two paddings: a PKCS#1 v1.5 signature is not a PSS one.
+        let pss = rsa.sign(b"m").unwrap();
+        assert!(
+            rsa.jwk()
+                .prepare(Algorithm::RS256)
+                .unwrap()
+                .verify(b"m", &pss)
+                .is_err()
+        );
     }
 
     #[test]

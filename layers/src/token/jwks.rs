@@ -6,8 +6,8 @@
 //! 8192 bits, no private members); keys with `use` other than `sig`,
 //! `key_ops` without `verify`, an `alg` this library does not implement, or
 //! any other defect are skipped with a log event, so one odd key does not
-//! make a whole set unusable. Each key's `jsonwebtoken` [`DecodingKey`] is
-//! built once when the set is loaded.
+//! make a whole set unusable. Each key is parsed by aws-lc once, when the set
+//! is loaded, for every algorithm it may verify ([`PreparedKey`]).
 //!
 //! A URL source (feature `fetch`; settings on `UrlJwksBuilder`):
 //!
@@ -29,11 +29,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 
 use crate::config::ConfigError;
-use crate::jose::{Algorithm, JwkError, PublicJwk, b64, is_json_object};
+use crate::jose::{Algorithm, JwkError, PreparedKey, PublicJwk, is_json_object};
 
 use super::validator::TokenError;
 
@@ -82,19 +81,24 @@ pub struct VerificationKey {
     alg: Option<Algorithm>,
     jwk: PublicJwk,
     thumbprint: String,
-    decoding: DecodingKey,
+    prepared: Vec<PreparedKey>,
 }
 
 impl VerificationKey {
     /// A key without `kid` or `alg`, usable with every algorithm of its type.
     pub fn new(jwk: PublicJwk) -> Result<Self, JwksError> {
-        let decoding = decoding_key(&jwk).ok_or(JwksError::Key(JwkError::Malformed))?;
+        let prepared: Vec<PreparedKey> = Algorithm::ALL
+            .into_iter()
+            .filter(|alg| jwk.supports(*alg))
+            .map(|alg| jwk.prepare(alg))
+            .collect::<Result<_, _>>()
+            .map_err(|_| JwksError::Key(JwkError::Malformed))?;
         Ok(Self {
             kid: None,
             alg: None,
             thumbprint: jwk.thumbprint(),
             jwk,
-            decoding,
+            prepared,
         })
     }
 
@@ -139,8 +143,12 @@ impl VerificationKey {
         self.jwk.supports(alg) && self.alg.is_none_or(|own| own == alg)
     }
 
-    pub(crate) fn decoding_key(&self) -> &DecodingKey {
-        &self.decoding
+    /// The key parsed for `alg`, when the key may verify it.
+    pub(crate) fn prepared(&self, alg: Algorithm) -> Option<&PreparedKey> {
+        if !self.supports(alg) {
+            return None;
+        }
+        self.prepared.iter().find(|key| key.alg() == alg)
     }
 }
 
@@ -151,20 +159,6 @@ impl fmt::Debug for VerificationKey {
             .field("alg", &self.alg)
             .field("jkt", &self.thumbprint)
             .finish_non_exhaustive()
-    }
-}
-
-/// Builds the `jsonwebtoken` key from the validated public key.
-fn decoding_key(jwk: &PublicJwk) -> Option<DecodingKey> {
-    let canonical: Value = serde_json::from_str(&jwk.canonical_json()).ok()?;
-    let member = |name: &str| canonical.get(name).and_then(Value::as_str);
-    match jwk {
-        PublicJwk::Ec(_) => DecodingKey::from_ec_components(member("x")?, member("y")?).ok(),
-        PublicJwk::Rsa(_) => {
-            let n = b64::decode(member("n")?).ok()?;
-            let e = b64::decode(member("e")?).ok()?;
-            Some(DecodingKey::from_rsa_raw_components(&n, &e))
-        }
     }
 }
 
