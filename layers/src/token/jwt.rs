@@ -1,6 +1,7 @@
 //! JWT access tokens (RFC 9068): [`JwtValidator`] checks the JWS signature
-//! with `jsonwebtoken` and keys from a [`JwksSource`], then applies this
-//! resource's policy explicitly, with an injectable clock.
+//! with keys from a [`JwksSource`] (parsed once by aws-lc; a configured HMAC
+//! secret goes through `jsonwebtoken`), then applies this resource's policy
+//! explicitly, with an injectable clock.
 //!
 //! The checks, in order (RFC 9068 §4, RFC 8725):
 //!
@@ -18,7 +19,8 @@
 //!    (an unknown `kid` refreshes the set once, within the source's rate
 //!    limit); without `kid`, the only key that fits. Keys named by the token
 //!    itself (`jwk`, `jku`, `x5u`, `x5c`) are never used;
-//! 5. the signature;
+//! 5. the signature (an asymmetric key was parsed once when the set was
+//!    loaded; the signature is decoded once);
 //! 6. `iss` equals the configured issuer exactly;
 //! 7. `aud` (a string or an array) contains this resource (RFC 8707; the
 //!    MCP authorization specification forbids accepting tokens issued for
