@@ -7,3 +7,4 @@
 
 pub mod jsonrpc;
 pub mod protocol;
+pub mod transport;
