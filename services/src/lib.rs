@@ -7,4 +7,5 @@
 
 pub mod jsonrpc;
 pub mod protocol;
+pub mod server;
 pub mod transport;

@@ -1,0 +1,344 @@
+//! [`McpServer`]: the server side of MCP as a `tower::Service` over JSON-RPC
+//! messages, so per-message middleware (timeouts, concurrency limits,
+//! tracing, per-tool authorization) is plain tower.
+//!
+//! Served so far: the lifecycle of the revisions that start with
+//! `initialize` (2024-11-05 to 2025-11-25: version negotiation,
+//! `notifications/initialized`, requests refused before `initialize`),
+//! `ping`, `logging/setLevel`, and typed tools (`tools/list`, `tools/call`).
+//! Resources, prompts, completion, progress, cancellation, server-to-client
+//! requests and the session-less 2026-07-28 revision are still to come.
+//!
+//! ```
+//! use mcp_tower_services::server::{McpServer, ToolError};
+//! use mcp_tower_services::protocol::CallToolResult;
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Add { a: i64, b: i64 }
+//!
+//! let server = McpServer::builder()
+//!     .name("calculator")
+//!     .tool("add", "Adds two integers", |_ctx, args: Add| async move {
+//!         Ok::<_, ToolError>(CallToolResult::text((args.a + args.b).to_string()))
+//!     })
+//!     .build()
+//!     .unwrap();
+//! # let _ = server;
+//! ```
+
+mod session;
+mod tool;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tower_service::Service;
+
+use crate::jsonrpc::{ErrorObject, ErrorResponse, Message, Notification, Request, Response};
+use crate::protocol::{
+    CallToolRequestParams, CallToolResult, Implementation, InitializeRequestParams,
+    InitializeResult, ListToolsResult, ProtocolVersion, ServerCapabilities, SetLevelRequestParams,
+    ToolsCapability, methods,
+};
+
+pub use session::{Phase, Session};
+use tool::ToolEntry;
+pub use tool::{ToolContext, ToolDefinitionError, ToolError};
+
+/// One incoming message, with the session it belongs to and the extensions
+/// of the transport request that carried it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ServerRequest {
+    /// The message.
+    pub message: Message,
+    /// The client's session.
+    pub session: Session,
+    /// Extensions from the transport (for example the HTTP request's, where
+    /// the auth layers put the caller's identity).
+    pub extensions: http::Extensions,
+}
+
+impl ServerRequest {
+    /// A message of `session` with no extensions.
+    pub fn new(message: Message, session: Session) -> Self {
+        Self {
+            message,
+            session,
+            extensions: http::Extensions::new(),
+        }
+    }
+
+    /// Adds the transport's extensions.
+    #[must_use]
+    pub fn with_extensions(mut self, extensions: http::Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+}
+
+struct Inner {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<ToolEntry>,
+    tool_index: HashMap<String, usize>,
+}
+
+/// The MCP server: cheap to clone; one instance serves every session.
+#[derive(Clone)]
+pub struct McpServer {
+    inner: Arc<Inner>,
+}
+
+/// Builder for [`McpServer`].
+pub struct McpServerBuilder {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<ToolEntry>,
+    error: Option<ToolDefinitionError>,
+}
+
+impl McpServer {
+    /// A builder; the server is named after this crate until
+    /// [`McpServerBuilder::name`] is called.
+    pub fn builder() -> McpServerBuilder {
+        McpServerBuilder {
+            info: Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+            instructions: None,
+            tools: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+impl McpServerBuilder {
+    /// The server's name in `serverInfo`.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.info.name = name.into();
+        self
+    }
+
+    /// The server's version in `serverInfo`.
+    #[must_use]
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.info.version = version.into();
+        self
+    }
+
+    /// Instructions for the model, sent in the `initialize` result.
+    #[must_use]
+    pub fn instructions(mut self, text: impl Into<String>) -> Self {
+        self.instructions = Some(text.into());
+        self
+    }
+
+    /// Adds a tool whose arguments are `A`; `A`'s JSON Schema becomes the
+    /// tool's `inputSchema`.
+    #[must_use]
+    pub fn tool<A, F, Fut>(mut self, name: &str, description: &str, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
+    {
+        match ToolEntry::typed(name, description, handler) {
+            Ok(entry) => self.tools.push(entry),
+            Err(error) => {
+                self.error.get_or_insert(error);
+            }
+        }
+        self
+    }
+
+    /// Builds the server, refusing tools with bad argument types or
+    /// duplicate names.
+    pub fn build(self) -> Result<McpServer, ToolDefinitionError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let mut tool_index = HashMap::new();
+        for (i, entry) in self.tools.iter().enumerate() {
+            if tool_index.insert(entry.tool.name.clone(), i).is_some() {
+                return Err(ToolDefinitionError::Duplicate(entry.tool.name.clone()));
+            }
+        }
+        Ok(McpServer {
+            inner: Arc::new(Inner {
+                info: self.info,
+                instructions: self.instructions,
+                tools: self.tools,
+                tool_index,
+            }),
+        })
+    }
+}
+
+type Outcome = Result<Value, ErrorObject>;
+
+fn params<T: DeserializeOwned>(params: Option<Value>) -> Result<T, ErrorObject> {
+    serde_json::from_value(params.unwrap_or_else(|| Value::Object(serde_json::Map::new())))
+        .map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
+}
+
+fn to_value<T: Serialize>(result: &T) -> Outcome {
+    serde_json::to_value(result).map_err(|e| ErrorObject::internal_error(e.to_string()))
+}
+
+impl Inner {
+    fn capabilities(&self) -> ServerCapabilities {
+        ServerCapabilities {
+            logging: Some(serde_json::Map::new()),
+            tools: (!self.tools.is_empty()).then(ToolsCapability::default),
+            ..ServerCapabilities::default()
+        }
+    }
+
+    fn initialize(&self, session: &Session, params: InitializeRequestParams) -> Outcome {
+        if session.phase() != Phase::New {
+            return Err(ErrorObject::invalid_request(
+                "the session is already initialized",
+            ));
+        }
+        let version = ProtocolVersion::negotiate(&params.protocol_version);
+        session.initialize(version, params.client_info, params.capabilities);
+        tracing::debug!(target: "mcp_tower::server", requested = %params.protocol_version, negotiated = version.as_str(), "initialize");
+        let mut result =
+            InitializeResult::new(version.as_str(), self.capabilities(), self.info.clone());
+        result.instructions.clone_from(&self.instructions);
+        to_value(&result)
+    }
+
+    async fn call_tool(
+        &self,
+        session: &Session,
+        extensions: http::Extensions,
+        params: CallToolRequestParams,
+    ) -> Outcome {
+        let Some(&index) = self.tool_index.get(&params.name) else {
+            return Err(ErrorObject::invalid_params(format!(
+                "unknown tool: {}",
+                params.name
+            )));
+        };
+        let context = ToolContext {
+            extensions,
+            session: session.clone(),
+        };
+        let result = (self.tools[index].handler)(context, params.arguments).await;
+        to_value(&result)
+    }
+
+    async fn request(
+        &self,
+        session: &Session,
+        extensions: http::Extensions,
+        call: Request,
+    ) -> Outcome {
+        match call.method.as_str() {
+            methods::INITIALIZE => return self.initialize(session, params(call.params)?),
+            methods::PING => return Ok(Value::Object(serde_json::Map::new())),
+            _ => {}
+        }
+        if session.phase() == Phase::New {
+            return Err(ErrorObject::invalid_request(
+                "the session is not initialized: send initialize first",
+            ));
+        }
+        match call.method.as_str() {
+            methods::TOOLS_LIST => {
+                let tools = self.tools.iter().map(|t| t.tool.clone()).collect();
+                to_value(&ListToolsResult::new(tools))
+            }
+            methods::TOOLS_CALL => {
+                self.call_tool(session, extensions, params(call.params)?)
+                    .await
+            }
+            methods::LOGGING_SET_LEVEL => {
+                let level: SetLevelRequestParams = params(call.params)?;
+                session.set_log_level(level.level);
+                Ok(Value::Object(serde_json::Map::new()))
+            }
+            other => Err(ErrorObject::method_not_found(other)),
+        }
+    }
+
+    fn notification(session: &Session, notification: &Notification) {
+        if notification.method == methods::INITIALIZED {
+            session.initialized();
+        } else {
+            tracing::debug!(target: "mcp_tower::server", method = %notification.method, "notification ignored");
+        }
+    }
+
+    async fn handle(&self, request: ServerRequest) -> Option<Message> {
+        let ServerRequest {
+            message,
+            session,
+            extensions,
+        } = request;
+        match message {
+            Message::Request(call) => {
+                let id = call.id.clone();
+                let method = call.method.clone();
+                let outcome = self.request(&session, extensions, call).await;
+                Some(match outcome {
+                    Ok(result) => Message::Response(Response { id, result }),
+                    Err(error) => {
+                        tracing::debug!(target: "mcp_tower::server", %method, code = error.code.0, "request refused");
+                        Message::Error(ErrorResponse::new(Some(id), error))
+                    }
+                })
+            }
+            Message::Notification(notification) => {
+                Self::notification(&session, &notification);
+                None
+            }
+            // Answers to server-to-client requests: none are sent yet.
+            Message::Response(_) | Message::Error(_) => None,
+        }
+    }
+}
+
+/// The future of [`McpServer`].
+pub type ServerFuture = Pin<Box<dyn Future<Output = Result<Option<Message>, Infallible>> + Send>>;
+
+impl Service<ServerRequest> for McpServer {
+    type Response = Option<Message>;
+    type Error = Infallible;
+    type Future = ServerFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: ServerRequest) -> Self::Future {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { Ok(inner.handle(request).await) })
+    }
+}
+
+impl std::fmt::Debug for McpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpServer")
+            .field("name", &self.inner.info.name)
+            .field("tools", &self.inner.tool_index.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for McpServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpServerBuilder")
+            .field("name", &self.info.name)
+            .finish_non_exhaustive()
+    }
+}
