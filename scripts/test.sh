@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 # System packages: python3 + pip (interop fixtures are checked by Python's
-# `cryptography`), curl (example smoke test).
+# `cryptography`), node + npm (the MCP TypeScript SDK interop test), curl
+# (example smoke tests).
 missing=()
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 command -v curl >/dev/null || missing+=(curl)
@@ -23,6 +26,9 @@ pip_install() { python3 -m pip install -q --disable-pip-version-check "$@"; }
 # A Debian-managed python3 refuses plain pip installs (PEP 668).
 pip_install -r tests/interop/requirements.txt \
   || pip_install --break-system-packages -r tests/interop/requirements.txt
+
+step "MCP TypeScript SDK for the interop tests"
+npm ci --prefix tests/interop/ts --no-audit --no-fund --loglevel=error
 
 step "Rust tools"
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

@@ -31,6 +31,7 @@ pub use mcp_tower_layers::{
     ConfigError, authorization, bearer, challenge, client, clock, dpop, jose, keys, metadata,
     replay, scope, token,
 };
+pub use mcp_tower_services as services;
 
 /// The types most programs need, in one import.
 pub mod prelude {

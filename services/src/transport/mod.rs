@@ -3,3 +3,5 @@
 //! WebSocket, TCP, Unix sockets) build on them.
 
 pub mod lines;
+#[cfg(feature = "stdio")]
+pub mod stdio;
