@@ -1,4 +1,5 @@
-//! An MCP server on stdio with the tools `echo` and `add`.
+//! An MCP server on stdio with the tools `echo` and `add`, the resource
+//! `memo://about` and the prompt `greet`.
 //!
 //! ```text
 //! cargo run --example stdio_server
@@ -7,7 +8,10 @@
 //! Speaks newline-delimited JSON-RPC on stdin/stdout (logs go to stderr), as
 //! MCP clients expect of a server they start as a child process.
 
-use mcp_tower::services::protocol::CallToolResult;
+use mcp_tower::services::protocol::{
+    CallToolResult, ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage, Resource,
+    ResourceContents, Role, TextResourceContents,
+};
 use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
 use mcp_tower::services::transport::stdio::serve_stdio;
 
@@ -25,6 +29,17 @@ struct Add {
     a: i64,
     /// The second addend.
     b: i64,
+}
+
+/// `greet`, with one required argument `who`.
+fn greet_prompt() -> Prompt {
+    let mut who = PromptArgument::new("who");
+    who.description = Some("Whom to greet".into());
+    who.required = Some(true);
+    let mut prompt = Prompt::new("greet");
+    prompt.description = Some("A greeting".into());
+    prompt.arguments = Some(vec![who]);
+    prompt
 }
 
 #[tokio::main]
@@ -53,6 +68,21 @@ async fn main() -> std::io::Result<()> {
                     .ok_or_else(|| ToolError::new("the sum does not fit in 64 bits"))
             },
         )
+        .resource(Resource::new("memo://about", "about"), |_ctx| async move {
+            let text = "An example MCP server built with mcp-tower.";
+            Ok::<_, ToolError>(vec![ResourceContents::Text(TextResourceContents::new(
+                "memo://about",
+                text,
+            ))])
+        })
+        .prompt(greet_prompt(), |_ctx, args| async move {
+            let who = args.get("who").map_or("world", String::as_str);
+            let message = PromptMessage::new(
+                Role::User,
+                ContentBlock::text(format!("Say hello to {who}.")),
+            );
+            Ok::<_, ToolError>(GetPromptResult::new(vec![message]))
+        })
         .build()
         .map_err(std::io::Error::other)?;
     serve_stdio(server).await

@@ -58,6 +58,19 @@ fn typescript_sdk_client_uses_our_stdio_server() {
     assert_eq!(out["add"]["content"][0]["text"], "42");
     assert_eq!(out["badArguments"]["isError"], true);
     assert_eq!(out["unknownTool"]["code"], -32602);
+    assert_eq!(out["resources"][0]["uri"], "memo://about");
+    assert!(
+        out["about"]["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("mcp-tower")
+    );
+    assert_eq!(out["prompts"][0]["name"], "greet");
+    assert_eq!(out["prompts"][0]["arguments"][0]["required"], true);
+    assert_eq!(
+        out["greet"]["messages"][0]["content"]["text"],
+        "Say hello to Ada."
+    );
     assert_eq!(out["ping"], "ok");
     assert_eq!(out["setLevel"], "ok");
 }

@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use mcp_tower_services::jsonrpc::{ErrorCode, Message, Notification, Request};
-use mcp_tower_services::protocol::CallToolResult;
+use mcp_tower_services::protocol::{
+    CallToolResult, ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage, Resource,
+    ResourceContents, Role, TextResourceContents,
+};
 use mcp_tower_services::server::{
     McpServer, Phase, ServerRequest, Session, ToolContext, ToolError,
 };
@@ -54,6 +57,31 @@ fn server() -> McpServer {
             |ctx: ToolContext, _args: serde_json::Map<String, Value>| async move {
                 let caller = ctx.extensions.get::<Caller>().map_or("nobody", |c| c.0);
                 Ok::<_, ToolError>(CallToolResult::text(caller))
+            },
+        )
+        .resource(
+            Resource::new("memo://readme", "readme"),
+            |_ctx| async move {
+                Ok::<_, ToolError>(vec![ResourceContents::Text(TextResourceContents::new(
+                    "memo://readme",
+                    "hello",
+                ))])
+            },
+        )
+        .prompt(
+            {
+                let mut prompt = Prompt::new("greet");
+                let mut who = PromptArgument::new("who");
+                who.required = Some(true);
+                prompt.arguments = Some(vec![who]);
+                prompt
+            },
+            |_ctx, args| async move {
+                let text = format!("Say hello to {}", args["who"]);
+                Ok::<_, ToolError>(GetPromptResult::new(vec![PromptMessage::new(
+                    Role::User,
+                    ContentBlock::text(text),
+                )]))
             },
         )
         .build()
@@ -301,4 +329,70 @@ async fn duplicate_tools_are_refused_at_build() {
         })
         .build();
     assert!(result.is_err());
+}
+
+#[tokio::test]
+async fn resources_are_listed_and_read() {
+    let server = server();
+    let (session, init) = initialized(&server, "2025-06-18").await;
+    assert!(init["capabilities"]["resources"].is_object());
+    let list = call(&server, &session, 1, "resources/list", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(list["resources"][0]["uri"], "memo://readme");
+    let read = call(
+        &server,
+        &session,
+        2,
+        "resources/read",
+        json!({"uri": "memo://readme"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(read["contents"][0]["text"], "hello");
+    let missing = call(
+        &server,
+        &session,
+        3,
+        "resources/read",
+        json!({"uri": "memo://nope"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(missing.0, ErrorCode(-32002));
+}
+
+#[tokio::test]
+async fn prompts_are_listed_and_filled_in() {
+    let server = server();
+    let (session, init) = initialized(&server, "2025-06-18").await;
+    assert!(init["capabilities"]["prompts"].is_object());
+    let list = call(&server, &session, 1, "prompts/list", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(list["prompts"][0]["name"], "greet");
+    let got = call(
+        &server,
+        &session,
+        2,
+        "prompts/get",
+        json!({"name": "greet", "arguments": {"who": "Ada"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got["messages"][0]["content"]["text"], "Say hello to Ada");
+    let missing = call(
+        &server,
+        &session,
+        3,
+        "prompts/get",
+        json!({"name": "greet"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(missing.0, ErrorCode::INVALID_PARAMS);
+    let unknown = call(&server, &session, 4, "prompts/get", json!({"name": "nope"}))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.0, ErrorCode::INVALID_PARAMS);
 }

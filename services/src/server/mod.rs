@@ -5,9 +5,11 @@
 //! Served so far: the lifecycle of the revisions that start with
 //! `initialize` (2024-11-05 to 2025-11-25: version negotiation,
 //! `notifications/initialized`, requests refused before `initialize`),
-//! `ping`, `logging/setLevel`, and typed tools (`tools/list`, `tools/call`).
-//! Resources, prompts, completion, progress, cancellation, server-to-client
-//! requests and the session-less 2026-07-28 revision are still to come.
+//! `ping`, `logging/setLevel`, typed tools (`tools/list`, `tools/call`),
+//! resources (`resources/list`, `resources/read`) and prompts
+//! (`prompts/list`, `prompts/get`). Resource templates and subscriptions,
+//! completion, progress, cancellation, server-to-client requests and the
+//! session-less 2026-07-28 revision are still to come.
 //!
 //! ```
 //! use mcp_tower_services::server::{McpServer, ToolError};
@@ -26,10 +28,11 @@
 //! # let _ = server;
 //! ```
 
+mod catalog;
 mod session;
 mod tool;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -44,14 +47,17 @@ use tower_service::Service;
 
 use crate::jsonrpc::{ErrorObject, ErrorResponse, Message, Notification, Request, Response};
 use crate::protocol::{
-    CallToolRequestParams, CallToolResult, Implementation, InitializeRequestParams,
-    InitializeResult, ListToolsResult, ProtocolVersion, ServerCapabilities, SetLevelRequestParams,
-    ToolsCapability, methods,
+    CallToolRequestParams, CallToolResult, GetPromptRequestParams, GetPromptResult, Implementation,
+    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourcesResult,
+    ListToolsResult, Prompt, PromptsCapability, ProtocolVersion, RESOURCE_NOT_FOUND,
+    ReadResourceRequestParams, ReadResourceResult, Resource, ResourceContents, ResourcesCapability,
+    ServerCapabilities, SetLevelRequestParams, ToolsCapability, methods,
 };
 
+use catalog::{PromptEntry, ResourceEntry};
 pub use session::{Phase, Session};
 use tool::ToolEntry;
-pub use tool::{ToolContext, ToolDefinitionError, ToolError};
+pub use tool::{RequestContext, ToolContext, ToolDefinitionError, ToolError};
 
 /// One incoming message, with the session it belongs to and the extensions
 /// of the transport request that carried it.
@@ -90,6 +96,8 @@ struct Inner {
     instructions: Option<String>,
     tools: Vec<ToolEntry>,
     tool_index: HashMap<String, usize>,
+    resources: Vec<ResourceEntry>,
+    prompts: Vec<PromptEntry>,
 }
 
 /// The MCP server: cheap to clone; one instance serves every session.
@@ -103,6 +111,8 @@ pub struct McpServerBuilder {
     info: Implementation,
     instructions: Option<String>,
     tools: Vec<ToolEntry>,
+    resources: Vec<ResourceEntry>,
+    prompts: Vec<PromptEntry>,
     error: Option<ToolDefinitionError>,
 }
 
@@ -114,6 +124,8 @@ impl McpServer {
             info: Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
             instructions: None,
             tools: Vec::new(),
+            resources: Vec::new(),
+            prompts: Vec::new(),
             error: None,
         }
     }
@@ -159,8 +171,31 @@ impl McpServerBuilder {
         self
     }
 
-    /// Builds the server, refusing tools with bad argument types or
-    /// duplicate names.
+    /// Adds a resource; `read` returns its contents.
+    #[must_use]
+    pub fn resource<F, Fut>(mut self, resource: Resource, read: F) -> Self
+    where
+        F: Fn(RequestContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, ToolError>> + Send + 'static,
+    {
+        self.resources.push(ResourceEntry::new(resource, read));
+        self
+    }
+
+    /// Adds a prompt; `get` fills it in from the client's arguments (the
+    /// required ones are checked first).
+    #[must_use]
+    pub fn prompt<F, Fut>(mut self, prompt: Prompt, get: F) -> Self
+    where
+        F: Fn(RequestContext, BTreeMap<String, String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<GetPromptResult, ToolError>> + Send + 'static,
+    {
+        self.prompts.push(PromptEntry::new(prompt, get));
+        self
+    }
+
+    /// Builds the server, refusing tools with bad argument types and
+    /// duplicate tool, resource or prompt names.
     pub fn build(self) -> Result<McpServer, ToolDefinitionError> {
         if let Some(error) = self.error {
             return Err(error);
@@ -171,12 +206,26 @@ impl McpServerBuilder {
                 return Err(ToolDefinitionError::Duplicate(entry.tool.name.clone()));
             }
         }
+        let mut uris = std::collections::HashSet::new();
+        if let Some(r) = self
+            .resources
+            .iter()
+            .find(|r| !uris.insert(&r.resource.uri))
+        {
+            return Err(ToolDefinitionError::Duplicate(r.resource.uri.clone()));
+        }
+        let mut names = std::collections::HashSet::new();
+        if let Some(p) = self.prompts.iter().find(|p| !names.insert(&p.prompt.name)) {
+            return Err(ToolDefinitionError::Duplicate(p.prompt.name.clone()));
+        }
         Ok(McpServer {
             inner: Arc::new(Inner {
                 info: self.info,
                 instructions: self.instructions,
                 tools: self.tools,
                 tool_index,
+                resources: self.resources,
+                prompts: self.prompts,
             }),
         })
     }
@@ -198,6 +247,8 @@ impl Inner {
         ServerCapabilities {
             logging: Some(serde_json::Map::new()),
             tools: (!self.tools.is_empty()).then(ToolsCapability::default),
+            resources: (!self.resources.is_empty()).then(ResourcesCapability::default),
+            prompts: (!self.prompts.is_empty()).then(PromptsCapability::default),
             ..ServerCapabilities::default()
         }
     }
@@ -229,11 +280,62 @@ impl Inner {
                 params.name
             )));
         };
-        let context = ToolContext {
+        let context = RequestContext {
             extensions,
             session: session.clone(),
         };
         let result = (self.tools[index].handler)(context, params.arguments).await;
+        to_value(&result)
+    }
+
+    async fn read_resource(
+        &self,
+        session: &Session,
+        extensions: http::Extensions,
+        uri: &str,
+    ) -> Outcome {
+        let Some(entry) = self.resources.iter().find(|r| r.resource.uri == uri) else {
+            return Err(
+                ErrorObject::new(RESOURCE_NOT_FOUND, format!("resource not found: {uri}"))
+                    .with_data(serde_json::json!({ "uri": uri })),
+            );
+        };
+        let context = RequestContext {
+            extensions,
+            session: session.clone(),
+        };
+        let contents = (entry.read)(context)
+            .await
+            .map_err(|e| ErrorObject::internal_error(format!("reading {uri} failed: {e}")))?;
+        to_value(&ReadResourceResult::new(contents))
+    }
+
+    async fn get_prompt(
+        &self,
+        session: &Session,
+        extensions: http::Extensions,
+        params: GetPromptRequestParams,
+    ) -> Outcome {
+        let Some(entry) = self.prompts.iter().find(|p| p.prompt.name == params.name) else {
+            return Err(ErrorObject::invalid_params(format!(
+                "unknown prompt: {}",
+                params.name
+            )));
+        };
+        let arguments = params.arguments.unwrap_or_default();
+        if let Some(missing) = entry.missing_argument(&arguments) {
+            return Err(ErrorObject::invalid_params(format!(
+                "prompt {} needs the argument {missing}",
+                params.name
+            )));
+        }
+        let context = RequestContext {
+            extensions,
+            session: session.clone(),
+        };
+        let result = (entry.get)(context, arguments).await.map_err(|e| {
+            ErrorObject::internal_error(format!("prompt {} failed: {e}", params.name))
+        })?;
         to_value(&result)
     }
 
@@ -260,6 +362,22 @@ impl Inner {
             }
             methods::TOOLS_CALL => {
                 self.call_tool(session, extensions, params(call.params)?)
+                    .await
+            }
+            methods::RESOURCES_LIST => {
+                let resources = self.resources.iter().map(|r| r.resource.clone()).collect();
+                to_value(&ListResourcesResult::new(resources))
+            }
+            methods::RESOURCES_READ => {
+                let params: ReadResourceRequestParams = params(call.params)?;
+                self.read_resource(session, extensions, &params.uri).await
+            }
+            methods::PROMPTS_LIST => {
+                let prompts = self.prompts.iter().map(|p| p.prompt.clone()).collect();
+                to_value(&ListPromptsResult::new(prompts))
+            }
+            methods::PROMPTS_GET => {
+                self.get_prompt(session, extensions, params(call.params)?)
                     .await
             }
             methods::LOGGING_SET_LEVEL => {

@@ -20,6 +20,10 @@ try {
 } catch (error) {
   out.unknownTool = { code: error.code, message: error.message };
 }
+out.resources = (await client.listResources()).resources;
+out.about = await client.readResource({ uri: "memo://about" });
+out.prompts = (await client.listPrompts()).prompts;
+out.greet = await client.getPrompt({ name: "greet", arguments: { who: "Ada" } });
 await client.ping();
 out.ping = "ok";
 await client.setLoggingLevel("warning");
