@@ -10,6 +10,8 @@
 //! 200 with JSON `{"jkt","htm","htu","jti"}`; failures are the standard
 //! rejections (401 with a `DPoP` challenge, 400, 503).
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/echo.rs"]
 mod echo;
 
@@ -75,19 +77,10 @@ fn layer(options: &Options, https_default: bool) -> Result<DpopLayer, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    let options = match parse_args() {
+    cli::init_tracing();
+    let options = match cli::parse_or_usage(parse_args, USAGE) {
         Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let layer = match layer(&options, false) {
         Ok(layer) => layer,

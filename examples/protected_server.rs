@@ -12,6 +12,9 @@
 //! `ValidateTokenLayer` (JWT access tokens, RFC 9068) → `RequireScopesLayer`,
 //! answering 200 with JSON `{"sub","scopes","jkt"}`.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -260,19 +263,10 @@ async fn run(o: Options) -> Result<(), BoxError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    let options = match parse_args() {
+    cli::init_tracing();
+    let options = match cli::parse_or_usage(parse_args, USAGE) {
         Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("error: {message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match run(options).await {
         Ok(()) => ExitCode::SUCCESS,

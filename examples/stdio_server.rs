@@ -44,6 +44,7 @@ fn greet_prompt() -> Prompt {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // Logs go to stderr: stdout carries the protocol.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
