@@ -34,6 +34,7 @@ mod meta;
 pub mod methods;
 mod mrtr;
 mod notifications;
+#[macro_use]
 mod pagination;
 mod prompts;
 mod resources;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::content::{ContentBlock, Role};
 use super::lifecycle::Icon;
-use super::meta::{CacheScope, JsonObject, Meta, RequestMeta, ResultMeta, ResultType};
+use super::meta::{JsonObject, Meta, RequestMeta, ResultMeta, ResultType};
 use super::mrtr::InputResponses;
 
 /// An argument a prompt accepts (schema: `PromptArgument`).
@@ -92,40 +92,9 @@ impl PromptMessage {
     }
 }
 
-/// Result of `prompts/list` (schema: `ListPromptsResult`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ListPromptsResult {
-    /// Result metadata.
-    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ResultMeta>,
-    /// `resultType` (2026-07-28).
-    #[serde(rename = "resultType", skip_serializing_if = "Option::is_none")]
-    pub result_type: Option<ResultType>,
-    /// The prompts.
-    pub prompts: Vec<Prompt>,
-    /// Cursor of the next page, if any.
-    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// Cache freshness hint in milliseconds (2026-07-28).
-    #[serde(rename = "ttlMs", skip_serializing_if = "Option::is_none")]
-    pub ttl_ms: Option<u64>,
-    /// Who may cache the result (2026-07-28).
-    #[serde(rename = "cacheScope", skip_serializing_if = "Option::is_none")]
-    pub cache_scope: Option<CacheScope>,
-    /// Other members.
-    #[serde(flatten)]
-    pub extra: JsonObject,
-}
-
-impl ListPromptsResult {
-    /// A page of prompts.
-    pub fn new(prompts: Vec<Prompt>) -> Self {
-        Self {
-            prompts,
-            ..Self::default()
-        }
-    }
+paginated_result! {
+    /// Result of `prompts/list` (schema: `ListPromptsResult`).
+    ListPromptsResult { prompts: Prompt = "prompts" }
 }
 
 /// Params of `prompts/get` (schema: `GetPromptRequestParams`).

@@ -105,77 +105,14 @@ impl ResourceTemplate {
     }
 }
 
-/// Result of `resources/list` (schema: `ListResourcesResult`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ListResourcesResult {
-    /// Result metadata.
-    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ResultMeta>,
-    /// `resultType` (2026-07-28).
-    #[serde(rename = "resultType", skip_serializing_if = "Option::is_none")]
-    pub result_type: Option<ResultType>,
-    /// The resources.
-    pub resources: Vec<Resource>,
-    /// Cursor of the next page, if any.
-    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// Cache freshness hint in milliseconds (2026-07-28).
-    #[serde(rename = "ttlMs", skip_serializing_if = "Option::is_none")]
-    pub ttl_ms: Option<u64>,
-    /// Who may cache the result (2026-07-28).
-    #[serde(rename = "cacheScope", skip_serializing_if = "Option::is_none")]
-    pub cache_scope: Option<CacheScope>,
-    /// Other members.
-    #[serde(flatten)]
-    pub extra: JsonObject,
+paginated_result! {
+    /// Result of `resources/list` (schema: `ListResourcesResult`).
+    ListResourcesResult { resources: Resource = "resources" }
 }
 
-impl ListResourcesResult {
-    /// A page of resources.
-    pub fn new(resources: Vec<Resource>) -> Self {
-        Self {
-            resources,
-            ..Self::default()
-        }
-    }
-}
-
-/// Result of `resources/templates/list` (schema: `ListResourceTemplatesResult`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ListResourceTemplatesResult {
-    /// Result metadata.
-    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ResultMeta>,
-    /// `resultType` (2026-07-28).
-    #[serde(rename = "resultType", skip_serializing_if = "Option::is_none")]
-    pub result_type: Option<ResultType>,
-    /// The templates.
-    #[serde(rename = "resourceTemplates")]
-    pub resource_templates: Vec<ResourceTemplate>,
-    /// Cursor of the next page, if any.
-    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// Cache freshness hint in milliseconds (2026-07-28).
-    #[serde(rename = "ttlMs", skip_serializing_if = "Option::is_none")]
-    pub ttl_ms: Option<u64>,
-    /// Who may cache the result (2026-07-28).
-    #[serde(rename = "cacheScope", skip_serializing_if = "Option::is_none")]
-    pub cache_scope: Option<CacheScope>,
-    /// Other members.
-    #[serde(flatten)]
-    pub extra: JsonObject,
-}
-
-impl ListResourceTemplatesResult {
-    /// A page of templates.
-    pub fn new(resource_templates: Vec<ResourceTemplate>) -> Self {
-        Self {
-            resource_templates,
-            ..Self::default()
-        }
-    }
+paginated_result! {
+    /// Result of `resources/templates/list` (schema: `ListResourceTemplatesResult`).
+    ListResourceTemplatesResult { resource_templates: ResourceTemplate = "resourceTemplates" }
 }
 
 /// Params of `resources/read` (schema: `ReadResourceRequestParams`).

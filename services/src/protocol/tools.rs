@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::content::ContentBlock;
 use super::lifecycle::Icon;
-use super::meta::{CacheScope, JsonObject, Meta, RequestMeta, ResultMeta, ResultType};
+use super::meta::{JsonObject, Meta, RequestMeta, ResultMeta, ResultType};
 use super::mrtr::InputResponses;
 
 /// Hints describing a tool (schema: `ToolAnnotations`; 2025-03-26 and later).
@@ -133,40 +133,9 @@ fn object_schema<'de, D: Deserializer<'de>>(d: D) -> Result<JsonObject, D::Error
     }
 }
 
-/// Result of `tools/list` (schema: `ListToolsResult`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ListToolsResult {
-    /// Result metadata.
-    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ResultMeta>,
-    /// `resultType` (2026-07-28).
-    #[serde(rename = "resultType", skip_serializing_if = "Option::is_none")]
-    pub result_type: Option<ResultType>,
-    /// The tools.
-    pub tools: Vec<Tool>,
-    /// Cursor of the next page, if any.
-    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// Cache freshness hint in milliseconds (2026-07-28).
-    #[serde(rename = "ttlMs", skip_serializing_if = "Option::is_none")]
-    pub ttl_ms: Option<u64>,
-    /// Who may cache the result (2026-07-28).
-    #[serde(rename = "cacheScope", skip_serializing_if = "Option::is_none")]
-    pub cache_scope: Option<CacheScope>,
-    /// Other members.
-    #[serde(flatten)]
-    pub extra: JsonObject,
-}
-
-impl ListToolsResult {
-    /// A page of tools.
-    pub fn new(tools: Vec<Tool>) -> Self {
-        Self {
-            tools,
-            ..Self::default()
-        }
-    }
+paginated_result! {
+    /// Result of `tools/list` (schema: `ListToolsResult`).
+    ListToolsResult { tools: Tool = "tools" }
 }
 
 /// Params of `tools/call` (schema: `CallToolRequestParams`).
