@@ -2,9 +2,13 @@
 //! process on 127.0.0.1:0: metadata, the full stack on `POST /mcp`, DPoP modes.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "support/examples.rs"]
+mod examples;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use examples::example_binary;
 use mcp_tower::client::{ProofRequest, sign_proof};
 use mcp_tower::clock::{Clock, SystemClock};
 use mcp_tower::prelude::*;
@@ -32,28 +36,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn example_binary() -> std::path::PathBuf {
-    // Build with the features this test binary was built with (--all-features
-    // in scripts/test.sh), so nothing is rebuilt differently.
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--all-features",
-            "--example",
-            "protected_server",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the example failed");
-    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
-        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
-        Into::into,
-    );
-    target.join("debug/examples/protected_server")
 }
 
 fn issuer_key() -> DpopKey {
@@ -87,7 +69,7 @@ fn start(key: &DpopKey, extra: &[&str]) -> Server {
     std::fs::create_dir_all(&dir).unwrap();
     let jwks_path = dir.join("jwks.json");
     std::fs::write(&jwks_path, jwks(key)).unwrap();
-    let mut child = Command::new(example_binary())
+    let mut child = Command::new(example_binary("protected_server"))
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -258,7 +240,7 @@ async fn dpop_required_with_nonce() {
 
 #[tokio::test]
 async fn bad_arguments_exit_2_with_usage() {
-    let output = Command::new(example_binary())
+    let output = Command::new(example_binary("protected_server"))
         .arg("--listen")
         .output()
         .unwrap();

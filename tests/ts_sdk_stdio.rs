@@ -3,24 +3,16 @@
 //! `scripts/test.sh` installs the SDK (`npm ci --prefix tests/interop/ts`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
+#[path = "support/examples.rs"]
+mod examples;
+
+use std::path::Path;
 use std::process::Command;
+
+use examples::example_binary;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn example_binary(name: &str) -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--all-features", "--example", name])
-        .current_dir(root())
-        .status()
-        .unwrap();
-    assert!(status.success(), "building the example failed");
-    std::env::var("CARGO_TARGET_DIR")
-        .map_or_else(|_| root().join("target"), PathBuf::from)
-        .join("debug/examples")
-        .join(name)
 }
 
 #[test]

@@ -258,18 +258,13 @@ impl RsaPublicJwk {
 impl PublicJwk {
     /// Parses and validates a JWK from its JSON text.
     pub fn from_json(json: &str) -> Result<Self, JwkError> {
-        if !super::is_json_object(json.as_bytes()) {
-            return Err(JwkError::Malformed);
-        }
+        // `RawJwk` accepts JSON objects only.
         let raw: RawJwk<'_> = serde_json::from_str(json).map_err(|_| JwkError::Malformed)?;
         Self::from_raw(&raw)
     }
 
     /// Parses and validates a JWK from a JSON value.
     pub fn from_value(value: &serde_json::Value) -> Result<Self, JwkError> {
-        if !value.is_object() {
-            return Err(JwkError::Malformed);
-        }
         let raw = RawJwk::deserialize(value).map_err(|_| JwkError::Malformed)?;
         Self::from_raw(&raw)
     }
