@@ -6,6 +6,7 @@
 //! `mcp-tower` composes the two.
 
 pub mod jsonrpc;
+pub mod peer;
 pub mod protocol;
 pub mod server;
 pub mod transport;

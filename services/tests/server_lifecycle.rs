@@ -116,7 +116,7 @@ async fn call(
 }
 
 async fn initialized(server: &McpServer, version: &str) -> (Session, Value) {
-    let session = Session::new();
+    let session = Session::detached();
     let result = call(
         server,
         &session,
@@ -167,7 +167,7 @@ async fn initialize_negotiates_and_describes_the_server() {
 #[tokio::test]
 async fn requests_before_initialize_are_refused_but_ping_works() {
     let server = server();
-    let session = Session::new();
+    let session = Session::detached();
     let (code, message) = call(&server, &session, 1, "tools/list", json!({}))
         .await
         .unwrap_err();

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::protocol::{GetPromptResult, Prompt, Resource, ResourceContents};
 
-use super::tool::{RequestContext, ToolError};
+use super::context::RequestContext;
+use super::tool::ToolError;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 

@@ -29,6 +29,7 @@
 //! ```
 
 mod catalog;
+mod context;
 mod session;
 mod tool;
 
@@ -46,18 +47,21 @@ use serde_json::Value;
 use tower_service::Service;
 
 use crate::jsonrpc::{ErrorObject, ErrorResponse, Message, Notification, Request, Response};
+use crate::peer::Outbox;
 use crate::protocol::{
-    CallToolRequestParams, CallToolResult, GetPromptRequestParams, GetPromptResult, Implementation,
-    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourcesResult,
-    ListToolsResult, Prompt, PromptsCapability, ProtocolVersion, RESOURCE_NOT_FOUND,
-    ReadResourceRequestParams, ReadResourceResult, Resource, ResourceContents, ResourcesCapability,
-    ServerCapabilities, SetLevelRequestParams, ToolsCapability, methods,
+    CallToolRequestParams, CallToolResult, CancelledNotificationParams, GetPromptRequestParams,
+    GetPromptResult, Implementation, InitializeRequestParams, InitializeResult, ListPromptsResult,
+    ListResourcesResult, ListToolsResult, ProgressToken, Prompt, PromptsCapability,
+    ProtocolVersion, RESOURCE_NOT_FOUND, ReadResourceRequestParams, ReadResourceResult, Resource,
+    ResourceContents, ResourcesCapability, ServerCapabilities, SetLevelRequestParams,
+    SubscribeRequestParams, ToolsCapability, UnsubscribeRequestParams, methods,
 };
 
 use catalog::{PromptEntry, ResourceEntry};
+pub use context::{RequestContext, ToolContext};
 pub use session::{Phase, Session};
 use tool::ToolEntry;
-pub use tool::{RequestContext, ToolContext, ToolDefinitionError, ToolError};
+pub use tool::{ToolDefinitionError, ToolError};
 
 /// One incoming message, with the session it belongs to and the extensions
 /// of the transport request that carried it.
@@ -71,6 +75,10 @@ pub struct ServerRequest {
     /// Extensions from the transport (for example the HTTP request's, where
     /// the auth layers put the caller's identity).
     pub extensions: http::Extensions,
+    /// Where messages about this request go before its answer (progress,
+    /// log messages, requests to the client); the session's outbox when
+    /// `None`. Streamable HTTP sets it to the request's response stream.
+    pub outbox: Option<Outbox>,
 }
 
 impl ServerRequest {
@@ -80,7 +88,15 @@ impl ServerRequest {
             message,
             session,
             extensions: http::Extensions::new(),
+            outbox: None,
         }
+    }
+
+    /// Routes messages about this request to `outbox`.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// Adds the transport's extensions.
@@ -268,41 +284,23 @@ impl Inner {
         to_value(&result)
     }
 
-    async fn call_tool(
-        &self,
-        session: &Session,
-        extensions: http::Extensions,
-        params: CallToolRequestParams,
-    ) -> Outcome {
+    async fn call_tool(&self, context: RequestContext, params: CallToolRequestParams) -> Outcome {
         let Some(&index) = self.tool_index.get(&params.name) else {
             return Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
                 params.name
             )));
         };
-        let context = RequestContext {
-            extensions,
-            session: session.clone(),
-        };
         let result = (self.tools[index].handler)(context, params.arguments).await;
         to_value(&result)
     }
 
-    async fn read_resource(
-        &self,
-        session: &Session,
-        extensions: http::Extensions,
-        uri: &str,
-    ) -> Outcome {
+    async fn read_resource(&self, context: RequestContext, uri: &str) -> Outcome {
         let Some(entry) = self.resources.iter().find(|r| r.resource.uri == uri) else {
             return Err(
                 ErrorObject::new(RESOURCE_NOT_FOUND, format!("resource not found: {uri}"))
                     .with_data(serde_json::json!({ "uri": uri })),
             );
-        };
-        let context = RequestContext {
-            extensions,
-            session: session.clone(),
         };
         let contents = (entry.read)(context)
             .await
@@ -310,12 +308,7 @@ impl Inner {
         to_value(&ReadResourceResult::new(contents))
     }
 
-    async fn get_prompt(
-        &self,
-        session: &Session,
-        extensions: http::Extensions,
-        params: GetPromptRequestParams,
-    ) -> Outcome {
+    async fn get_prompt(&self, context: RequestContext, params: GetPromptRequestParams) -> Outcome {
         let Some(entry) = self.prompts.iter().find(|p| p.prompt.name == params.name) else {
             return Err(ErrorObject::invalid_params(format!(
                 "unknown prompt: {}",
@@ -329,22 +322,14 @@ impl Inner {
                 params.name
             )));
         }
-        let context = RequestContext {
-            extensions,
-            session: session.clone(),
-        };
         let result = (entry.get)(context, arguments).await.map_err(|e| {
             ErrorObject::internal_error(format!("prompt {} failed: {e}", params.name))
         })?;
         to_value(&result)
     }
 
-    async fn request(
-        &self,
-        session: &Session,
-        extensions: http::Extensions,
-        call: Request,
-    ) -> Outcome {
+    async fn request(&self, context: RequestContext, call: Request) -> Outcome {
+        let session = &context.session;
         match call.method.as_str() {
             methods::INITIALIZE => return self.initialize(session, params(call.params)?),
             methods::PING => return Ok(Value::Object(serde_json::Map::new())),
@@ -360,26 +345,30 @@ impl Inner {
                 let tools = self.tools.iter().map(|t| t.tool.clone()).collect();
                 to_value(&ListToolsResult::new(tools))
             }
-            methods::TOOLS_CALL => {
-                self.call_tool(session, extensions, params(call.params)?)
-                    .await
-            }
+            methods::TOOLS_CALL => self.call_tool(context, params(call.params)?).await,
             methods::RESOURCES_LIST => {
                 let resources = self.resources.iter().map(|r| r.resource.clone()).collect();
                 to_value(&ListResourcesResult::new(resources))
             }
             methods::RESOURCES_READ => {
                 let params: ReadResourceRequestParams = params(call.params)?;
-                self.read_resource(session, extensions, &params.uri).await
+                self.read_resource(context, &params.uri).await
+            }
+            methods::RESOURCES_SUBSCRIBE => {
+                let params: SubscribeRequestParams = params(call.params)?;
+                session.subscribe(params.uri);
+                Ok(Value::Object(serde_json::Map::new()))
+            }
+            methods::RESOURCES_UNSUBSCRIBE => {
+                let params: UnsubscribeRequestParams = params(call.params)?;
+                session.unsubscribe(&params.uri);
+                Ok(Value::Object(serde_json::Map::new()))
             }
             methods::PROMPTS_LIST => {
                 let prompts = self.prompts.iter().map(|p| p.prompt.clone()).collect();
                 to_value(&ListPromptsResult::new(prompts))
             }
-            methods::PROMPTS_GET => {
-                self.get_prompt(session, extensions, params(call.params)?)
-                    .await
-            }
+            methods::PROMPTS_GET => self.get_prompt(context, params(call.params)?).await,
             methods::LOGGING_SET_LEVEL => {
                 let level: SetLevelRequestParams = params(call.params)?;
                 session.set_log_level(level.level);
@@ -389,11 +378,21 @@ impl Inner {
         }
     }
 
-    fn notification(session: &Session, notification: &Notification) {
-        if notification.method == methods::INITIALIZED {
-            session.initialized();
-        } else {
-            tracing::debug!(target: "mcp_tower::server", method = %notification.method, "notification ignored");
+    fn notification(session: &Session, notification: Notification) {
+        match notification.method.as_str() {
+            methods::INITIALIZED => session.initialized(),
+            methods::NOTIFICATION_CANCELLED => {
+                let cancel = notification
+                    .params
+                    .and_then(|p| serde_json::from_value::<CancelledNotificationParams>(p).ok());
+                if let Some(id) = cancel.and_then(|c| c.request_id) {
+                    let found = session.cancel(&id);
+                    tracing::debug!(target: "mcp_tower::server", %id, found, "request cancelled by the client");
+                }
+            }
+            method => {
+                tracing::debug!(target: "mcp_tower::server", %method, "notification ignored");
+            }
         }
     }
 
@@ -402,12 +401,39 @@ impl Inner {
             message,
             session,
             extensions,
+            outbox,
         } = request;
         match message {
             Message::Request(call) => {
                 let id = call.id.clone();
                 let method = call.method.clone();
-                let outcome = self.request(&session, extensions, call).await;
+                let Some(flight) = session.begin(&id) else {
+                    let error = ErrorObject::invalid_request(format!(
+                        "a request with id {id} is already in flight"
+                    ));
+                    return Some(Message::Error(ErrorResponse::new(Some(id), error)));
+                };
+                let peer = match outbox {
+                    Some(outbox) => session.peer().with_outbox(outbox),
+                    None => session.peer(),
+                };
+                let mut context = RequestContext::new(
+                    extensions,
+                    session.clone(),
+                    id.clone(),
+                    peer,
+                    flight.token.clone(),
+                );
+                context.progress_token = progress_token(call.params.as_ref());
+                let outcome = tokio::select! {
+                    biased;
+                    () = flight.token.cancelled() => {
+                        tracing::debug!(target: "mcp_tower::server", %method, %id, "cancelled; no answer sent");
+                        return None;
+                    }
+                    outcome = self.request(context, call) => outcome,
+                };
+                drop(flight);
                 Some(match outcome {
                     Ok(result) => Message::Response(Response { id, result }),
                     Err(error) => {
@@ -417,13 +443,23 @@ impl Inner {
                 })
             }
             Message::Notification(notification) => {
-                Self::notification(&session, &notification);
+                Self::notification(&session, notification);
                 None
             }
-            // Answers to server-to-client requests: none are sent yet.
-            Message::Response(_) | Message::Error(_) => None,
+            answer @ (Message::Response(_) | Message::Error(_)) => {
+                if let Some(stray) = session.pending().resolve(answer) {
+                    tracing::debug!(target: "mcp_tower::server", message = ?stray, "error without id from the client");
+                }
+                None
+            }
         }
     }
+}
+
+/// `_meta.progressToken` of a request's params.
+fn progress_token(params: Option<&Value>) -> Option<ProgressToken> {
+    let token = params?.get("_meta")?.get("progressToken")?;
+    serde_json::from_value(token.clone()).ok()
 }
 
 /// The future of [`McpServer`].

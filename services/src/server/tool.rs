@@ -11,21 +11,7 @@ use serde_json::Value;
 
 use crate::protocol::{CallToolResult, JsonObject, Tool};
 
-use super::session::Session;
-
-/// What a handler (tool, resource, prompt) can see besides its arguments.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RequestContext {
-    /// The extensions of the request that carried the call: what HTTP
-    /// layers established (for example the caller's `Principal`).
-    pub extensions: http::Extensions,
-    /// The client's session.
-    pub session: Session,
-}
-
-/// The context of a tool call.
-pub type ToolContext = RequestContext;
+use super::context::ToolContext;
 
 /// A tool failed. Answered as a tool result with `isError: true` (so the
 /// model can see what went wrong), never as a protocol error.

@@ -1,7 +1,13 @@
-//! Transports carry JSON-RPC messages between MCP peers. This module holds
-//! the pieces they share; the transports themselves (stdio, Streamable HTTP,
-//! WebSocket, TCP, Unix sockets) build on them.
+//! Transports carry JSON-RPC messages between MCP peers. Every message
+//! transport opens into a [`Channel`] (see [`Transport`]); servers run on one
+//! with [`serve_channel`], clients with
+//! [`McpClient::connect`](crate::client::McpClient::connect).
 
+pub mod channel;
 pub mod lines;
 #[cfg(feature = "stdio")]
 pub mod stdio;
+pub mod stream;
+
+pub use channel::{Channel, ServeMessages, Transport, serve_channel};
+pub use stream::StreamTransport;
