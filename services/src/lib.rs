@@ -5,6 +5,7 @@
 //! This crate does not depend on `mcp-tower-layers`; the umbrella crate
 //! `mcp-tower` composes the two.
 
+pub mod client;
 pub mod jsonrpc;
 pub mod peer;
 pub mod protocol;

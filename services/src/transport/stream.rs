@@ -3,7 +3,7 @@
 
 use std::io;
 
-use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use crate::jsonrpc::{ErrorObject, ErrorResponse};
@@ -61,7 +61,8 @@ where
                     Outgoing::Batch(messages) => writer.send_batch(&messages).await?,
                 }
             }
-            Ok(())
+            // Tell the peer we are done (EOF on a pipe, FIN on a socket).
+            writer.into_inner().shutdown().await
         });
         let mut lines =
             LineReader::new(BufReader::new(self.reader)).max_message_bytes(self.max_message_bytes);
