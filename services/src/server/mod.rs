@@ -2,14 +2,32 @@
 //! messages, so per-message middleware (timeouts, concurrency limits,
 //! tracing, per-tool authorization) is plain tower.
 //!
-//! Served so far: the lifecycle of the revisions that start with
-//! `initialize` (2024-11-05 to 2025-11-25: version negotiation,
-//! `notifications/initialized`, requests refused before `initialize`),
-//! `ping`, `logging/setLevel`, typed tools (`tools/list`, `tools/call`),
-//! resources (`resources/list`, `resources/read`) and prompts
-//! (`prompts/list`, `prompts/get`). Resource templates and subscriptions,
-//! completion, progress, cancellation, server-to-client requests and the
-//! session-less 2026-07-28 revision are still to come.
+//! Served so far:
+//! - the lifecycle of the revisions that start with `initialize`
+//!   (2024-11-05 to 2025-11-25: version negotiation,
+//!   `notifications/initialized`, requests refused before `initialize`),
+//!   `ping`;
+//! - tools (`tools/list`, `tools/call`): typed ([`McpServerBuilder::tool`]),
+//!   with structured output ([`McpServerBuilder::tool_with_output`]), or with
+//!   a hand-written schema ([`McpServerBuilder::tool_raw`]); titles and
+//!   annotations with [`McpServerBuilder::configure_tool`];
+//! - resources (`resources/list`, `resources/read`), resource templates
+//!   (`resources/templates/list`, RFC 6570 `{var}` and `{+var}`, see
+//!   [`UriTemplate`]), subscriptions (`resources/subscribe`,
+//!   `resources/unsubscribe`, [`McpServer::notify_resource_updated`]);
+//! - prompts (`prompts/list`, `prompts/get`);
+//! - completion (`completion/complete`) of prompt arguments and template
+//!   variables;
+//! - pagination of the four list methods ([`McpServerBuilder::page_size`]);
+//! - list-change notifications and server-wide log messages
+//!   ([`McpServer::notify_tools_list_changed`], [`McpServer::log`]);
+//! - in handlers, through [`RequestContext`]: the transport's extensions,
+//!   progress, log messages, cancellation (`notifications/cancelled` stops
+//!   the handler and no answer is sent), and requests to the client
+//!   (sampling, elicitation, roots);
+//! - `logging/setLevel`.
+//!
+//! The session-less 2026-07-28 revision is still to come.
 //!
 //! ```
 //! use mcp_tower_services::server::{McpServer, ToolError};
@@ -29,13 +47,18 @@
 //! ```
 
 mod catalog;
+mod completion;
 mod context;
+mod notify;
+mod pagination;
 mod session;
+mod templates;
 mod tool;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -49,17 +72,24 @@ use tower_service::Service;
 use crate::jsonrpc::{ErrorObject, ErrorResponse, Message, Notification, Request, Response};
 use crate::peer::Outbox;
 use crate::protocol::{
-    CallToolRequestParams, CallToolResult, CancelledNotificationParams, GetPromptRequestParams,
-    GetPromptResult, Implementation, InitializeRequestParams, InitializeResult, ListPromptsResult,
-    ListResourcesResult, ListToolsResult, ProgressToken, Prompt, PromptsCapability,
-    ProtocolVersion, RESOURCE_NOT_FOUND, ReadResourceRequestParams, ReadResourceResult, Resource,
-    ResourceContents, ResourcesCapability, ServerCapabilities, SetLevelRequestParams,
-    SubscribeRequestParams, ToolsCapability, UnsubscribeRequestParams, methods,
+    CallToolRequestParams, CallToolResult, CancelledNotificationParams, CompleteRequestParams,
+    GetPromptRequestParams, GetPromptResult, Implementation, InitializeRequestParams,
+    InitializeResult, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressToken, Prompt,
+    PromptsCapability, ProtocolVersion, RESOURCE_NOT_FOUND, ReadResourceRequestParams,
+    ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate,
+    ResourcesCapability, ServerCapabilities, SetLevelRequestParams, SubscribeRequestParams, Tool,
+    ToolsCapability, UnsubscribeRequestParams, methods,
 };
 
-use catalog::{PromptEntry, ResourceEntry};
+use catalog::{PromptEntry, ResourceEntry, TemplateEntry};
+pub use catalog::{ResourceError, TemplateMatch};
+pub use completion::CompletionRequest;
+use completion::{Completers, Target};
 pub use context::{RequestContext, ToolContext};
+use notify::Sessions;
 pub use session::{Phase, Session};
+pub use templates::{UriTemplate, UriTemplateError, Variables};
 use tool::ToolEntry;
 pub use tool::{ToolDefinitionError, ToolError};
 
@@ -113,7 +143,13 @@ struct Inner {
     tools: Vec<ToolEntry>,
     tool_index: HashMap<String, usize>,
     resources: Vec<ResourceEntry>,
+    templates: Vec<TemplateEntry>,
     prompts: Vec<PromptEntry>,
+    completers: Completers,
+    page_size: Option<NonZeroUsize>,
+    subscriptions: bool,
+    list_changed: bool,
+    sessions: Sessions,
 }
 
 /// The MCP server: cheap to clone; one instance serves every session.
@@ -128,7 +164,12 @@ pub struct McpServerBuilder {
     instructions: Option<String>,
     tools: Vec<ToolEntry>,
     resources: Vec<ResourceEntry>,
+    templates: Vec<TemplateEntry>,
     prompts: Vec<PromptEntry>,
+    completers: Completers,
+    page_size: Option<NonZeroUsize>,
+    subscriptions: bool,
+    list_changed: bool,
     error: Option<ToolDefinitionError>,
 }
 
@@ -141,13 +182,36 @@ impl McpServer {
             instructions: None,
             tools: Vec::new(),
             resources: Vec::new(),
+            templates: Vec::new(),
             prompts: Vec::new(),
+            completers: Completers::default(),
+            page_size: None,
+            subscriptions: false,
+            list_changed: false,
             error: None,
         }
+    }
+
+    /// The capabilities the server advertises in `initialize`.
+    pub fn capabilities(&self) -> ServerCapabilities {
+        self.inner.capabilities()
     }
 }
 
 impl McpServerBuilder {
+    /// Keeps the first definition error, reported by [`Self::build`].
+    fn fail(&mut self, error: ToolDefinitionError) {
+        self.error.get_or_insert(error);
+    }
+
+    fn add_tool(mut self, entry: Result<ToolEntry, ToolDefinitionError>) -> Self {
+        match entry {
+            Ok(entry) => self.tools.push(entry),
+            Err(error) => self.fail(error),
+        }
+        self
+    }
+
     /// The server's name in `serverInfo`.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -170,19 +234,72 @@ impl McpServerBuilder {
     }
 
     /// Adds a tool whose arguments are `A`; `A`'s JSON Schema becomes the
-    /// tool's `inputSchema`.
+    /// tool's `inputSchema`. Arguments that do not decode as `A` are a tool
+    /// error (`isError: true`) the model can read.
     #[must_use]
-    pub fn tool<A, F, Fut>(mut self, name: &str, description: &str, handler: F) -> Self
+    pub fn tool<A, F, Fut>(self, name: &str, description: &str, handler: F) -> Self
     where
         A: DeserializeOwned + JsonSchema + Send + 'static,
         F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
     {
-        match ToolEntry::typed(name, description, handler) {
-            Ok(entry) => self.tools.push(entry),
-            Err(error) => {
-                self.error.get_or_insert(error);
-            }
+        self.add_tool(ToolEntry::typed(name, description, handler))
+    }
+
+    /// Adds a tool with structured output: arguments `A` as with
+    /// [`Self::tool`], and a result `O` whose JSON Schema becomes the tool's
+    /// `outputSchema`. The result carries `O` as `structuredContent` and, for
+    /// clients that do not read it, the same JSON as a text block. `O` must
+    /// serialize to a JSON object (revisions before 2026-07-28 require it).
+    #[must_use]
+    pub fn tool_with_output<A, O, F, Fut>(self, name: &str, description: &str, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + 'static,
+        F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
+    {
+        self.add_tool(ToolEntry::with_output(name, description, handler))
+    }
+
+    /// Adds a tool described by hand (any JSON Schema as `inputSchema`,
+    /// `outputSchema`, annotations, icons); the handler gets the arguments
+    /// as they came (an empty object when none) and checks them itself.
+    #[must_use]
+    pub fn tool_raw<F, Fut>(self, tool: Tool, handler: F) -> Self
+    where
+        F: Fn(ToolContext, JsonObject) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
+    {
+        self.add_tool(ToolEntry::raw(tool, handler))
+    }
+
+    /// Edits the description of the tool `name`, added before: its title,
+    /// annotations, icons or `_meta`.
+    ///
+    /// ```
+    /// # use mcp_tower_services::server::{McpServer, ToolError};
+    /// # use mcp_tower_services::protocol::{CallToolResult, ToolAnnotations};
+    /// # #[derive(serde::Deserialize, schemars::JsonSchema)] struct Path { path: String }
+    /// let server = McpServer::builder()
+    ///     .tool("read", "Reads a file", |_ctx, args: Path| async move {
+    ///         Ok::<_, ToolError>(CallToolResult::text(args.path))
+    ///     })
+    ///     .configure_tool("read", |tool| {
+    ///         tool.title = Some("Read a file".into());
+    ///         let mut hints = ToolAnnotations::default();
+    ///         hints.read_only_hint = Some(true);
+    ///         tool.annotations = Some(hints);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = server;
+    /// ```
+    #[must_use]
+    pub fn configure_tool(mut self, name: &str, configure: impl FnOnce(&mut Tool)) -> Self {
+        match self.tools.iter_mut().rev().find(|t| t.tool.name == name) {
+            Some(entry) => configure(&mut entry.tool),
+            None => self.fail(ToolDefinitionError::UnknownTool(name.to_owned())),
         }
         self
     }
@@ -198,6 +315,28 @@ impl McpServerBuilder {
         self
     }
 
+    /// Adds a resource template: `resources/read` of a URI no fixed resource
+    /// has, that matches `template.uri_template` (RFC 6570 `{var}` and
+    /// `{+var}`, see [`UriTemplate`]), calls `read` with the URI and its
+    /// variables. Templates are tried in the order they were added.
+    /// [`ResourceError::NotFound`] answers -32002 (nothing exists under these
+    /// values); a [`ToolError`] converts into [`ResourceError::Failed`], so
+    /// `?` works on it.
+    #[must_use]
+    pub fn resource_template<F, Fut>(mut self, template: ResourceTemplate, read: F) -> Self
+    where
+        F: Fn(RequestContext, TemplateMatch) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<ResourceContents>, ResourceError>> + Send + 'static,
+    {
+        match UriTemplate::parse(&template.uri_template) {
+            Ok(matcher) => self
+                .templates
+                .push(TemplateEntry::new(template, matcher, read)),
+            Err(error) => self.fail(error.into()),
+        }
+        self
+    }
+
     /// Adds a prompt; `get` fills it in from the client's arguments (the
     /// required ones are checked first).
     #[must_use]
@@ -210,8 +349,80 @@ impl McpServerBuilder {
         self
     }
 
-    /// Builds the server, refusing tools with bad argument types and
-    /// duplicate tool, resource or prompt names.
+    /// Completes the argument `argument` of the prompt `prompt`
+    /// (`completion/complete` with a `ref/prompt`): `complete` returns the
+    /// candidates for what the user typed so far; the first 100 are sent,
+    /// with `total` and `hasMore`. Adding any completer advertises the
+    /// `completions` capability.
+    #[must_use]
+    pub fn complete_prompt_argument<F, Fut>(
+        mut self,
+        prompt: &str,
+        argument: &str,
+        complete: F,
+    ) -> Self
+    where
+        F: Fn(RequestContext, CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completers
+            .insert(Target::Prompt(prompt.to_owned()), argument, complete);
+        self
+    }
+
+    /// Completes the variable `variable` of the resource template
+    /// `uri_template` (`completion/complete` with a `ref/resource`), as
+    /// [`Self::complete_prompt_argument`] does for prompts.
+    #[must_use]
+    pub fn complete_template_variable<F, Fut>(
+        mut self,
+        uri_template: &str,
+        variable: &str,
+        complete: F,
+    ) -> Self
+    where
+        F: Fn(RequestContext, CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completers.insert(
+            Target::Template(uri_template.to_owned()),
+            variable,
+            complete,
+        );
+        self
+    }
+
+    /// Splits `tools/list`, `resources/list`, `resources/templates/list` and
+    /// `prompts/list` into pages of `size` items with opaque cursors; 0 (the
+    /// default) sends every item in one page.
+    #[must_use]
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.page_size = NonZeroUsize::new(size);
+        self
+    }
+
+    /// Serves `resources/subscribe` and `resources/unsubscribe` and
+    /// advertises `resources.subscribe`; then
+    /// [`McpServer::notify_resource_updated`] reaches the subscribers.
+    /// Without it, both methods are answered -32601.
+    #[must_use]
+    pub fn resource_subscriptions(mut self, enabled: bool) -> Self {
+        self.subscriptions = enabled;
+        self
+    }
+
+    /// Advertises `listChanged` for tools, resources and prompts (those the
+    /// server has), so [`McpServer::notify_tools_list_changed`] and its
+    /// siblings send their notifications.
+    #[must_use]
+    pub fn list_changed(mut self, enabled: bool) -> Self {
+        self.list_changed = enabled;
+        self
+    }
+
+    /// Builds the server, refusing tools with bad argument or output types,
+    /// unparsable URI templates, duplicate tool, resource, template or prompt
+    /// names, and completers for arguments that do not exist.
     pub fn build(self) -> Result<McpServer, ToolDefinitionError> {
         if let Some(error) = self.error {
             return Err(error);
@@ -222,17 +433,25 @@ impl McpServerBuilder {
                 return Err(ToolDefinitionError::Duplicate(entry.tool.name.clone()));
             }
         }
-        let mut uris = std::collections::HashSet::new();
-        if let Some(r) = self
-            .resources
-            .iter()
-            .find(|r| !uris.insert(&r.resource.uri))
-        {
-            return Err(ToolDefinitionError::Duplicate(r.resource.uri.clone()));
-        }
-        let mut names = std::collections::HashSet::new();
-        if let Some(p) = self.prompts.iter().find(|p| !names.insert(&p.prompt.name)) {
-            return Err(ToolDefinitionError::Duplicate(p.prompt.name.clone()));
+        first_duplicate(self.resources.iter().map(|r| &r.resource.uri))?;
+        first_duplicate(self.templates.iter().map(|t| &t.template.uri_template))?;
+        first_duplicate(self.prompts.iter().map(|p| &p.prompt.name))?;
+        for (target, argument) in self.completers.targets() {
+            let exists = match target {
+                Target::Prompt(name) => self
+                    .prompts
+                    .iter()
+                    .any(|p| &p.prompt.name == name && p.has_argument(argument)),
+                Target::Template(uri) => self.templates.iter().any(|t| {
+                    &t.template.uri_template == uri && t.matcher.variables().any(|v| v == argument)
+                }),
+            };
+            if !exists {
+                return Err(ToolDefinitionError::UnknownCompletionTarget {
+                    reference: target.name().to_owned(),
+                    argument: argument.to_owned(),
+                });
+            }
         }
         Ok(McpServer {
             inner: Arc::new(Inner {
@@ -241,10 +460,26 @@ impl McpServerBuilder {
                 tools: self.tools,
                 tool_index,
                 resources: self.resources,
+                templates: self.templates,
                 prompts: self.prompts,
+                completers: self.completers,
+                page_size: self.page_size,
+                subscriptions: self.subscriptions,
+                list_changed: self.list_changed,
+                sessions: Sessions::default(),
             }),
         })
     }
+}
+
+fn first_duplicate<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), ToolDefinitionError> {
+    let mut seen = HashSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            return Err(ToolDefinitionError::Duplicate(name.clone()));
+        }
+    }
+    Ok(())
 }
 
 type Outcome = Result<Value, ErrorObject>;
@@ -258,13 +493,53 @@ fn to_value<T: Serialize>(result: &T) -> Outcome {
     serde_json::to_value(result).map_err(|e| ErrorObject::internal_error(e.to_string()))
 }
 
+fn empty() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+/// -32002 with `data.uri` (MCP: resources, error handling).
+fn resource_not_found(uri: &str) -> ErrorObject {
+    ErrorObject::new(RESOURCE_NOT_FOUND, format!("resource not found: {uri}"))
+        .with_data(serde_json::json!({ "uri": uri }))
+}
+
+/// One page of `entries` as the list result `R`, built by `make`.
+fn list_page<T, I, R: Serialize>(
+    entries: &[T],
+    method: &str,
+    size: Option<NonZeroUsize>,
+    request: Option<Value>,
+    item: impl Fn(&T) -> I,
+    make: impl FnOnce(Vec<I>, Option<String>) -> R,
+) -> Outcome {
+    let request: PaginatedRequestParams = params(request)?;
+    let (page, next) = pagination::page(entries, method, size, request.cursor.as_deref())?;
+    to_value(&make(page.iter().map(item).collect(), next))
+}
+
 impl Inner {
+    fn has_resources(&self) -> bool {
+        !self.resources.is_empty() || !self.templates.is_empty()
+    }
+
     fn capabilities(&self) -> ServerCapabilities {
+        let list_changed = self.list_changed.then_some(true);
         ServerCapabilities {
             logging: Some(serde_json::Map::new()),
-            tools: (!self.tools.is_empty()).then(ToolsCapability::default),
-            resources: (!self.resources.is_empty()).then(ResourcesCapability::default),
-            prompts: (!self.prompts.is_empty()).then(PromptsCapability::default),
+            completions: (!self.completers.is_empty()).then(serde_json::Map::new),
+            tools: (!self.tools.is_empty()).then(|| ToolsCapability {
+                list_changed,
+                ..ToolsCapability::default()
+            }),
+            resources: self.has_resources().then(|| ResourcesCapability {
+                subscribe: self.subscriptions.then_some(true),
+                list_changed,
+                ..ResourcesCapability::default()
+            }),
+            prompts: (!self.prompts.is_empty()).then(|| PromptsCapability {
+                list_changed,
+                ..PromptsCapability::default()
+            }),
             ..ServerCapabilities::default()
         }
     }
@@ -277,6 +552,8 @@ impl Inner {
         }
         let version = ProtocolVersion::negotiate(&params.protocol_version);
         session.initialize(version, params.client_info, params.capabilities);
+        // From now on the server can reach the session on its own.
+        self.sessions.register(session);
         tracing::debug!(target: "mcp_tower::server", requested = %params.protocol_version, negotiated = version.as_str(), "initialize");
         let mut result =
             InitializeResult::new(version.as_str(), self.capabilities(), self.info.clone());
@@ -295,17 +572,39 @@ impl Inner {
         to_value(&result)
     }
 
-    async fn read_resource(&self, context: RequestContext, uri: &str) -> Outcome {
-        let Some(entry) = self.resources.iter().find(|r| r.resource.uri == uri) else {
-            return Err(
-                ErrorObject::new(RESOURCE_NOT_FOUND, format!("resource not found: {uri}"))
-                    .with_data(serde_json::json!({ "uri": uri })),
-            );
+    /// Whether `resources/read` of `uri` would find a resource or template.
+    fn resource_exists(&self, uri: &str) -> bool {
+        self.resources.iter().any(|r| r.resource.uri == uri)
+            || self
+                .templates
+                .iter()
+                .any(|t| t.matcher.matches(uri).is_some())
+    }
+
+    async fn read_resource(&self, context: RequestContext, uri: String) -> Outcome {
+        let contents = if let Some(entry) = self.resources.iter().find(|r| r.resource.uri == uri) {
+            (entry.read)(context).await
+        } else {
+            let Some((entry, variables)) = self
+                .templates
+                .iter()
+                .find_map(|t| t.matcher.matches(&uri).map(|v| (t, v)))
+            else {
+                return Err(resource_not_found(&uri));
+            };
+            let found = TemplateMatch {
+                uri: uri.clone(),
+                variables,
+            };
+            (entry.read)(context, found).await
         };
-        let contents = (entry.read)(context)
-            .await
-            .map_err(|e| ErrorObject::internal_error(format!("reading {uri} failed: {e}")))?;
-        to_value(&ReadResourceResult::new(contents))
+        match contents {
+            Ok(contents) => to_value(&ReadResourceResult::new(contents)),
+            Err(ResourceError::NotFound) => Err(resource_not_found(&uri)),
+            Err(ResourceError::Failed(reason)) => Err(ErrorObject::internal_error(format!(
+                "reading {uri} failed: {reason}"
+            ))),
+        }
     }
 
     async fn get_prompt(&self, context: RequestContext, params: GetPromptRequestParams) -> Outcome {
@@ -328,11 +627,57 @@ impl Inner {
         to_value(&result)
     }
 
+    async fn complete(&self, context: RequestContext, params: CompleteRequestParams) -> Outcome {
+        let argument = params.argument.name;
+        let target = match params.reference {
+            Reference::Prompt(prompt) => {
+                let Some(entry) = self.prompts.iter().find(|p| p.prompt.name == prompt.name) else {
+                    return Err(ErrorObject::invalid_params(format!(
+                        "unknown prompt: {}",
+                        prompt.name
+                    )));
+                };
+                if !entry.has_argument(&argument) {
+                    return Err(ErrorObject::invalid_params(format!(
+                        "prompt {} has no argument {argument}",
+                        prompt.name
+                    )));
+                }
+                Target::Prompt(prompt.name)
+            }
+            Reference::Resource(resource) => {
+                let Some(entry) = self
+                    .templates
+                    .iter()
+                    .find(|t| t.template.uri_template == resource.uri)
+                else {
+                    return Err(ErrorObject::invalid_params(format!(
+                        "unknown resource template: {}",
+                        resource.uri
+                    )));
+                };
+                if !entry.matcher.variables().any(|v| v == argument) {
+                    return Err(ErrorObject::invalid_params(format!(
+                        "resource template {} has no variable {argument}",
+                        resource.uri
+                    )));
+                }
+                Target::Template(resource.uri)
+            }
+        };
+        let request = CompletionRequest {
+            argument,
+            value: params.argument.value,
+            resolved: params.context.and_then(|c| c.arguments).unwrap_or_default(),
+        };
+        to_value(&self.completers.complete(target, context, request).await)
+    }
+
     async fn request(&self, context: RequestContext, call: Request) -> Outcome {
         let session = &context.session;
         match call.method.as_str() {
             methods::INITIALIZE => return self.initialize(session, params(call.params)?),
-            methods::PING => return Ok(Value::Object(serde_json::Map::new())),
+            methods::PING => return Ok(empty()),
             _ => {}
         }
         if session.phase() == Phase::New {
@@ -340,39 +685,78 @@ impl Inner {
                 "the session is not initialized: send initialize first",
             ));
         }
+        let size = self.page_size;
         match call.method.as_str() {
-            methods::TOOLS_LIST => {
-                let tools = self.tools.iter().map(|t| t.tool.clone()).collect();
-                to_value(&ListToolsResult::new(tools))
-            }
+            methods::TOOLS_LIST => list_page(
+                &self.tools,
+                methods::TOOLS_LIST,
+                size,
+                call.params,
+                |t| t.tool.clone(),
+                |tools, next| ListToolsResult {
+                    next_cursor: next,
+                    ..ListToolsResult::new(tools)
+                },
+            ),
             methods::TOOLS_CALL => self.call_tool(context, params(call.params)?).await,
-            methods::RESOURCES_LIST => {
-                let resources = self.resources.iter().map(|r| r.resource.clone()).collect();
-                to_value(&ListResourcesResult::new(resources))
-            }
+            methods::RESOURCES_LIST => list_page(
+                &self.resources,
+                methods::RESOURCES_LIST,
+                size,
+                call.params,
+                |r| r.resource.clone(),
+                |resources, next| ListResourcesResult {
+                    next_cursor: next,
+                    ..ListResourcesResult::new(resources)
+                },
+            ),
+            methods::RESOURCES_TEMPLATES_LIST => list_page(
+                &self.templates,
+                methods::RESOURCES_TEMPLATES_LIST,
+                size,
+                call.params,
+                |t| t.template.clone(),
+                |templates, next| ListResourceTemplatesResult {
+                    next_cursor: next,
+                    ..ListResourceTemplatesResult::new(templates)
+                },
+            ),
             methods::RESOURCES_READ => {
                 let params: ReadResourceRequestParams = params(call.params)?;
-                self.read_resource(context, &params.uri).await
+                self.read_resource(context, params.uri).await
             }
-            methods::RESOURCES_SUBSCRIBE => {
+            methods::RESOURCES_SUBSCRIBE if self.subscriptions && self.has_resources() => {
                 let params: SubscribeRequestParams = params(call.params)?;
+                if !self.resource_exists(&params.uri) {
+                    return Err(resource_not_found(&params.uri));
+                }
                 session.subscribe(params.uri);
-                Ok(Value::Object(serde_json::Map::new()))
+                Ok(empty())
             }
-            methods::RESOURCES_UNSUBSCRIBE => {
+            methods::RESOURCES_UNSUBSCRIBE if self.subscriptions && self.has_resources() => {
                 let params: UnsubscribeRequestParams = params(call.params)?;
                 session.unsubscribe(&params.uri);
-                Ok(Value::Object(serde_json::Map::new()))
+                Ok(empty())
             }
-            methods::PROMPTS_LIST => {
-                let prompts = self.prompts.iter().map(|p| p.prompt.clone()).collect();
-                to_value(&ListPromptsResult::new(prompts))
-            }
+            methods::PROMPTS_LIST => list_page(
+                &self.prompts,
+                methods::PROMPTS_LIST,
+                size,
+                call.params,
+                |p| p.prompt.clone(),
+                |prompts, next| ListPromptsResult {
+                    next_cursor: next,
+                    ..ListPromptsResult::new(prompts)
+                },
+            ),
             methods::PROMPTS_GET => self.get_prompt(context, params(call.params)?).await,
+            methods::COMPLETION_COMPLETE if !self.completers.is_empty() => {
+                self.complete(context, params(call.params)?).await
+            }
             methods::LOGGING_SET_LEVEL => {
                 let level: SetLevelRequestParams = params(call.params)?;
                 session.set_log_level(level.level);
-                Ok(Value::Object(serde_json::Map::new()))
+                Ok(empty())
             }
             other => Err(ErrorObject::method_not_found(other)),
         }

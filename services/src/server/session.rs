@@ -4,7 +4,7 @@
 //! server sent to the client, and resource subscriptions.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +49,18 @@ struct Shared {
 /// (resource updates, list changes).
 #[derive(Debug, Clone)]
 pub struct Session(Arc<Shared>);
+
+/// A session that does not keep it alive: the server's registry of live
+/// sessions holds these, so a session ends when its transport drops it.
+#[derive(Debug, Clone)]
+pub(crate) struct WeakSession(Weak<Shared>);
+
+impl WeakSession {
+    /// The session, if anything still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Session> {
+        self.0.upgrade().map(Session)
+    }
+}
 
 impl Default for Session {
     fn default() -> Self {
@@ -149,6 +161,11 @@ impl Session {
     /// Whether the client ended the session (its outbox is closed).
     pub fn is_closed(&self) -> bool {
         self.0.outbox.is_closed()
+    }
+
+    /// A handle that does not keep the session alive.
+    pub(crate) fn downgrade(&self) -> WeakSession {
+        WeakSession(Arc::downgrade(&self.0))
     }
 
     pub(crate) fn initialize(
