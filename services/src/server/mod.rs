@@ -1,6 +1,8 @@
 //! [`McpServer`]: the server side of MCP as a `tower::Service` over JSON-RPC
 //! messages, so per-message middleware (timeouts, concurrency limits,
-//! tracing, per-tool authorization) is plain tower.
+//! tracing, per-tool authorization) is plain tower; [`ErrorToJsonRpcLayer`]
+//! turns the errors of layers such as `TimeoutLayer` into JSON-RPC answers
+//! so the stack can still be served.
 //!
 //! Served so far:
 //! - the lifecycle of the revisions that start with `initialize`
@@ -49,6 +51,7 @@
 mod catalog;
 mod completion;
 mod context;
+mod error_layer;
 mod notify;
 mod pagination;
 mod session;
@@ -87,6 +90,7 @@ pub use catalog::{ResourceError, TemplateMatch};
 pub use completion::CompletionRequest;
 use completion::{Completers, Target};
 pub use context::{RequestContext, ToolContext};
+pub use error_layer::{BoxError, ErrorToJsonRpc, ErrorToJsonRpcLayer, ResponseFuture};
 use notify::Sessions;
 pub use session::{Phase, Session};
 pub use templates::{UriTemplate, UriTemplateError, Variables};
