@@ -69,6 +69,11 @@ pub enum PeerError {
     /// The peer did not declare the capability this request needs.
     #[error("the peer did not declare the {0} capability")]
     NotSupported(&'static str),
+    /// A modern (2026-07-28) request needs input from the client: the server
+    /// answers `input_required` with the input requests and the client
+    /// retries the request with the answers (multi round-trip requests).
+    #[error("the client must provide input first; the request will be retried with it")]
+    InputRequired,
     /// This side's params could not be encoded.
     #[error("the params of {method} could not be encoded: {reason}")]
     Encode {

@@ -358,3 +358,108 @@ async fn a_closed_server_fails_waiting_requests() {
     drop(server_write);
     assert_eq!(pending.await.unwrap().unwrap_err(), PeerError::Closed);
 }
+
+/// The modern revision (2026-07-28): `server/discover` instead of the
+/// handshake, `_meta` on every request, and input through `input_required`
+/// results that the client answers and retries.
+mod modern {
+    use super::*;
+    use mcp_tower_services::protocol::ProtocolVersion;
+
+    fn elicitor() -> McpClientBuilder {
+        McpClient::builder()
+            .protocol_version(ProtocolVersion::V2026_07_28)
+            .on_elicitation(|_params: ElicitRequestParams| async move {
+                let mut result = ElicitResult::new(ElicitAction::Accept);
+                let mut content = BTreeMap::new();
+                content.insert("name".to_owned(), ElicitValue::String("Grace".into()));
+                result.content = Some(content);
+                Ok(result)
+            })
+            .roots(vec![Root::new("file:///m")])
+    }
+
+    #[tokio::test]
+    async fn discover_replaces_the_handshake() {
+        let (client, _, _task) = connect(elicitor()).await;
+        let server = client.initialize().await.unwrap();
+        assert_eq!(server.protocol_version, "2026-07-28");
+        assert_eq!(server.server_info.name, "client-test-server");
+        assert_eq!(
+            client.protocol_version(),
+            Some(ProtocolVersion::V2026_07_28)
+        );
+        let sum = client
+            .call_tool("add", json!({"a": 1, "b": 2}))
+            .await
+            .unwrap();
+        assert_eq!(text(&sum), "3");
+        let raw: Value = client.request("tools/list", &json!({})).await.unwrap();
+        assert_eq!(raw["resultType"], "complete");
+        assert_eq!(
+            raw["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+            "client-test-server"
+        );
+        assert_eq!(raw["cacheScope"], "private");
+        assert!(raw["ttlMs"].is_u64());
+    }
+
+    #[tokio::test]
+    async fn input_is_asked_for_with_input_required_and_the_retry_completes() {
+        let (client, _, _task) = connect(elicitor()).await;
+        client.initialize().await.unwrap();
+        let asked = client.call_tool("ask", json!({})).await.unwrap();
+        assert_eq!(text(&asked), "Accept Grace");
+        let roots = client.call_tool("roots", json!({})).await.unwrap();
+        assert_eq!(text(&roots), "file:///m");
+    }
+
+    #[tokio::test]
+    async fn the_server_answers_input_required_on_the_wire() {
+        let (client, _, _task) = connect(McpClient::builder()).await;
+        // A raw modern request that declares elicitation but brings no answer.
+        let params = json!({
+            "name": "ask",
+            "arguments": {},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}
+            }
+        });
+        let interim: Value = client.request("tools/call", &params).await.unwrap();
+        assert_eq!(interim["resultType"], "input_required");
+        let request = &interim["inputRequests"]["elicitation/create-0"];
+        assert_eq!(request["method"], "elicitation/create");
+        assert_eq!(request["params"]["message"], "Your name?");
+    }
+
+    #[tokio::test]
+    async fn unsupported_versions_and_removed_methods_are_refused() {
+        let (client, _, _task) = connect(McpClient::builder()).await;
+        let params = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "1900-01-01"}});
+        let error = client
+            .request::<_, Value>("tools/list", &params)
+            .await
+            .unwrap_err();
+        let PeerError::Remote { error, .. } = error else {
+            panic!("expected an error answer");
+        };
+        assert_eq!(error.code.0, -32022);
+        assert_eq!(error.data.unwrap()["requested"], "1900-01-01");
+        let modern = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}});
+        let error = client
+            .request::<_, Value>("ping", &modern)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, PeerError::Remote { error, .. } if error.code.0 == -32601));
+        let missing = json!({
+            "uri": "memo://missing",
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+        });
+        let error = client
+            .request::<_, Value>("resources/read", &missing)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, PeerError::Remote { error, .. } if error.code.0 == -32602));
+    }
+}

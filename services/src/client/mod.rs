@@ -45,17 +45,21 @@ use crate::jsonrpc::{ErrorObject, Notification};
 use crate::peer::{Peer, PeerError};
 use crate::protocol::{
     CallToolRequestParams, CallToolResult, CompleteRequestParams, CompleteResult,
-    CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
-    GetPromptRequestParams, GetPromptResult, Implementation, InitializeRequestParams,
-    InitializeResult, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams,
-    ProgressNotificationParams, ProgressToken, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResult, RequestMeta, Root, SetLevelRequestParams, SubscribeRequestParams, methods,
+    CreateMessageRequestParams, CreateMessageResult, DiscoverResult, ElicitRequestParams,
+    ElicitResult, GetPromptRequestParams, GetPromptResult, Implementation, InitializeRequestParams,
+    InitializeResult, InputRequiredResult, JsonObject, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    PaginatedRequestParams, ProgressNotificationParams, ProgressToken, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResult, RequestMeta, Root, SetLevelRequestParams,
+    SubscribeRequestParams, UNSUPPORTED_PROTOCOL_VERSION, methods,
 };
 use crate::transport::Transport;
 
 use handlers::Handlers;
 pub use handlers::NotificationHandler;
+
+/// How many `input_required` rounds a request may take.
+const MAX_INPUT_ROUNDS: usize = 8;
 
 type ProgressCallback = Arc<dyn Fn(ProgressNotificationParams) + Send + Sync>;
 
@@ -94,6 +98,8 @@ struct Inner {
     peer: Peer,
     info: Implementation,
     version: ProtocolVersion,
+    /// The revision in use when it is a modern (per-request `_meta`) one.
+    modern: Mutex<Option<ProtocolVersion>>,
     handlers: Handlers,
     server: Mutex<Option<InitializeResult>>,
     progress: Arc<ProgressTable>,
@@ -144,8 +150,13 @@ impl McpClientBuilder {
         self
     }
 
-    /// The protocol revision to ask for in `initialize` (default 2025-11-25,
-    /// the newest revision that has `initialize`).
+    /// The protocol revision to ask for (default 2025-11-25, the newest
+    /// revision that has `initialize`). With a modern revision (2026-07-28)
+    /// [`McpClient::initialize`] calls `server/discover` and falls back to
+    /// `initialize` for a legacy server; requests then carry their version,
+    /// capabilities and client info in `_meta`, and the server's
+    /// `input_required` results are answered with the handlers and retried
+    /// (multi round-trip requests).
     #[must_use]
     pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
         self.version = version;
@@ -221,6 +232,7 @@ impl McpClientBuilder {
                 peer,
                 info: self.info,
                 version: self.version,
+                modern: Mutex::new(None),
                 handlers: self.handlers,
                 server: Mutex::new(None),
                 progress,
@@ -273,10 +285,28 @@ impl McpClient {
     }
 
     /// Opens the session: `initialize`, a check that the server chose a
-    /// revision this client speaks, then `notifications/initialized`.
+    /// revision this client speaks, then `notifications/initialized`. For a
+    /// modern revision, `server/discover` first (see
+    /// [`McpClientBuilder::protocol_version`]).
     pub async fn initialize(&self) -> Result<InitializeResult, PeerError> {
+        if self.inner.version.is_stateless() {
+            match self.discover().await {
+                Ok(Some(result)) => return Ok(result),
+                // A legacy server: fall back to its handshake.
+                Ok(None) => {}
+                Err(PeerError::Remote { error, .. })
+                    if error.code == crate::jsonrpc::ErrorCode::METHOD_NOT_FOUND
+                        || error.code == UNSUPPORTED_PROTOCOL_VERSION => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let version = if self.inner.version.uses_initialize() {
+            self.inner.version
+        } else {
+            ProtocolVersion::LATEST_LEGACY
+        };
         let params = InitializeRequestParams::new(
-            self.inner.version.as_str(),
+            version.as_str(),
             self.inner.handlers.capabilities(),
             self.inner.info.clone(),
         );
@@ -308,13 +338,156 @@ impl McpClient {
         Ok(result)
     }
 
+    /// `server/discover` with our modern revision: `Some` with the server's
+    /// answer as an [`InitializeResult`] when it speaks a modern revision we
+    /// do, `None` when it speaks only legacy ones.
+    async fn discover(&self) -> Result<Option<InitializeResult>, PeerError> {
+        let mut params = JsonObject::new();
+        params.insert("_meta".to_owned(), self.modern_meta(self.inner.version)?);
+        let result: DiscoverResult = self
+            .inner
+            .peer
+            .request(methods::SERVER_DISCOVER, &params)
+            .await?;
+        let chosen = ProtocolVersion::SUPPORTED
+            .iter()
+            .copied()
+            .filter(|v| v.is_stateless())
+            .filter(|v| result.supported_versions.iter().any(|s| s == v.as_str()))
+            .max_by_key(|v| (*v == self.inner.version, v.as_str().to_owned()));
+        let Some(version) = chosen else {
+            return Ok(None);
+        };
+        let server_info = result
+            .meta
+            .as_ref()
+            .and_then(|m| m.server_info.clone())
+            .unwrap_or_else(|| Implementation::new("unknown", "unknown"));
+        let mut answer = InitializeResult::new(version.as_str(), result.capabilities, server_info);
+        answer.instructions = result.instructions;
+        *self
+            .inner
+            .modern
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(version);
+        *self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(answer.clone());
+        tracing::debug!(target: "mcp_tower::client", server = %answer.server_info.name, version = version.as_str(), "discovered");
+        Ok(Some(answer))
+    }
+
+    /// The `_meta` every modern request carries.
+    fn modern_meta(&self, version: ProtocolVersion) -> Result<Value, PeerError> {
+        let mut meta = RequestMeta::modern(version.as_str(), self.inner.handlers.capabilities());
+        meta.client_info = Some(self.inner.info.clone());
+        serde_json::to_value(meta).map_err(|e| PeerError::Encode {
+            method: "_meta".to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Sends a request with raw params and returns its raw result. In a
+    /// modern session the params get the request `_meta`, and
+    /// `input_required` results are answered and retried.
+    pub async fn request_value(
+        &self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, PeerError> {
+        let modern = *self
+            .inner
+            .modern
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(version) = modern else {
+            return self.inner.peer.request_value(method, params).await;
+        };
+        let mut params = match params {
+            None => JsonObject::new(),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                return Err(PeerError::Encode {
+                    method: method.to_owned(),
+                    reason: "params must be a JSON object".to_owned(),
+                });
+            }
+        };
+        let Value::Object(ours) = self.modern_meta(version)? else {
+            return Err(PeerError::Encode {
+                method: method.to_owned(),
+                reason: "_meta is not an object".to_owned(),
+            });
+        };
+        match params.get_mut("_meta") {
+            Some(Value::Object(theirs)) => theirs.extend(ours),
+            _ => {
+                params.insert("_meta".to_owned(), Value::Object(ours));
+            }
+        }
+        for _ in 0..MAX_INPUT_ROUNDS {
+            let result = self
+                .inner
+                .peer
+                .request_value(method, Some(Value::Object(params.clone())))
+                .await?;
+            if result.get("resultType").and_then(Value::as_str) != Some("input_required") {
+                return Ok(result);
+            }
+            let interim: InputRequiredResult =
+                serde_json::from_value(result).map_err(|e| PeerError::Malformed {
+                    method: method.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            let mut responses = JsonObject::new();
+            for (key, request) in interim.input_requests.unwrap_or_default() {
+                let wire = serde_json::to_value(&request).unwrap_or_default();
+                let answer = self
+                    .inner
+                    .handlers
+                    .answer(request.method(), wire.get("params").cloned())
+                    .await
+                    .map_err(|error| PeerError::Remote {
+                        method: request.method().to_owned(),
+                        error,
+                    })?;
+                responses.insert(key, answer);
+            }
+            params.insert("inputResponses".to_owned(), Value::Object(responses));
+            match interim.request_state {
+                Some(state) => params.insert("requestState".to_owned(), Value::String(state)),
+                None => params.remove("requestState"),
+            };
+        }
+        Err(PeerError::Malformed {
+            method: method.to_owned(),
+            reason: format!("still input_required after {MAX_INPUT_ROUNDS} rounds"),
+        })
+    }
+
     /// Sends a request and decodes its result.
     pub async fn request<P: Serialize, R: DeserializeOwned>(
         &self,
         method: &str,
         params: &P,
     ) -> Result<R, PeerError> {
-        self.inner.peer.request(method, params).await
+        let params = match serde_json::to_value(params) {
+            Ok(Value::Null) => None,
+            Ok(value) => Some(value),
+            Err(e) => {
+                return Err(PeerError::Encode {
+                    method: method.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let value = self.request_value(method, params).await?;
+        serde_json::from_value(value).map_err(|e| PeerError::Malformed {
+            method: method.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     /// Sends a notification.
@@ -550,8 +723,8 @@ impl Service<ClientRequest> for McpClient {
     }
 
     fn call(&mut self, request: ClientRequest) -> Self::Future {
-        let peer = self.inner.peer.clone();
-        Box::pin(async move { peer.request_value(&request.method, request.params).await })
+        let client = self.clone();
+        Box::pin(async move { client.request_value(&request.method, request.params).await })
     }
 }
 

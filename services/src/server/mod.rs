@@ -29,7 +29,14 @@
 //!   (sampling, elicitation, roots);
 //! - `logging/setLevel`.
 //!
-//! The session-less 2026-07-28 revision is still to come.
+//! - the session-less 2026-07-28 revision side by side with the legacy ones
+//!   (dual-era): `server/discover`, per-request `_meta` (version,
+//!   capabilities, log level), -32022 for unsupported versions, `resultType`
+//!   and `serverInfo` on results, caching hints, and multi round-trip
+//!   requests: a handler's `elicit`, `create_message` or `list_roots` turns
+//!   into an `input_required` result and the handler runs again when the
+//!   client retries with the answers (so modern handlers must be safe to
+//!   re-run up to their first input request).
 //!
 //! ```
 //! use mcp_tower_services::server::{McpServer, ToolError};
@@ -52,6 +59,7 @@ mod catalog;
 mod completion;
 mod context;
 mod error_layer;
+mod modern;
 mod notify;
 mod pagination;
 mod session;
@@ -76,13 +84,13 @@ use crate::jsonrpc::{ErrorObject, ErrorResponse, Message, Notification, Request,
 use crate::peer::Outbox;
 use crate::protocol::{
     CallToolRequestParams, CallToolResult, CancelledNotificationParams, CompleteRequestParams,
-    GetPromptRequestParams, GetPromptResult, Implementation, InitializeRequestParams,
-    InitializeResult, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressToken, Prompt,
-    PromptsCapability, ProtocolVersion, RESOURCE_NOT_FOUND, ReadResourceRequestParams,
-    ReadResourceResult, Reference, Resource, ResourceContents, ResourceTemplate,
-    ResourcesCapability, ServerCapabilities, SetLevelRequestParams, SubscribeRequestParams, Tool,
-    ToolsCapability, UnsubscribeRequestParams, methods,
+    DiscoverResult, GetPromptRequestParams, GetPromptResult, Implementation,
+    InitializeRequestParams, InitializeResult, InputRequiredResult, JsonObject, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressToken, Prompt, PromptsCapability, ProtocolVersion, RESOURCE_NOT_FOUND,
+    ReadResourceRequestParams, ReadResourceResult, Reference, Resource, ResourceContents,
+    ResourceTemplate, ResourcesCapability, ServerCapabilities, SetLevelRequestParams,
+    SubscribeRequestParams, Tool, ToolsCapability, UnsubscribeRequestParams, methods,
 };
 
 use catalog::{PromptEntry, ResourceEntry, TemplateEntry};
@@ -677,14 +685,33 @@ impl Inner {
         to_value(&self.completers.complete(target, context, request).await)
     }
 
+    /// `server/discover` (2026-07-28): the versions, capabilities and
+    /// identity of this server.
+    fn discover(&self) -> Outcome {
+        let versions = ProtocolVersion::SUPPORTED
+            .iter()
+            .rev()
+            .map(|v| v.as_str().to_owned())
+            .collect();
+        let mut result = DiscoverResult::new(versions, self.capabilities());
+        result.instructions.clone_from(&self.instructions);
+        to_value(&result)
+    }
+
     async fn request(&self, context: RequestContext, call: Request) -> Outcome {
         let session = &context.session;
+        let modern = context.is_modern();
         match call.method.as_str() {
+            methods::SERVER_DISCOVER => return self.discover(),
+            // Removed in 2026-07-28: a modern request cannot use them.
+            method if modern && modern::legacy_only(method) => {
+                return Err(ErrorObject::method_not_found(method));
+            }
             methods::INITIALIZE => return self.initialize(session, params(call.params)?),
             methods::PING => return Ok(empty()),
             _ => {}
         }
-        if session.phase() == Phase::New {
+        if !modern && session.phase() == Phase::New {
             return Err(ErrorObject::invalid_request(
                 "the session is not initialized: send initialize first",
             ));
@@ -813,6 +840,16 @@ impl Inner {
                     flight.token.clone(),
                 );
                 context.progress_token = progress_token(call.params.as_ref());
+                let modern = match modern::detect(call.params.as_ref()) {
+                    Ok(modern) => modern.map(Arc::new),
+                    Err(error) => {
+                        tracing::debug!(target: "mcp_tower::server", %method, "unsupported protocol version");
+                        return Some(Message::Error(ErrorResponse::new(Some(id), error)));
+                    }
+                };
+                if let Some(modern) = &modern {
+                    context = context.with_modern(Arc::clone(modern));
+                }
                 let outcome = tokio::select! {
                     biased;
                     () = flight.token.cancelled() => {
@@ -822,6 +859,10 @@ impl Inner {
                     outcome = self.request(context, call) => outcome,
                 };
                 drop(flight);
+                let outcome = match &modern {
+                    Some(modern) => self.finish_modern(&method, modern, outcome),
+                    None => outcome,
+                };
                 Some(match outcome {
                     Ok(result) => Message::Response(Response { id, result }),
                     Err(error) => {
@@ -840,6 +881,41 @@ impl Inner {
                 }
                 None
             }
+        }
+    }
+}
+
+impl Inner {
+    /// Turns the outcome of a modern request into its answer:
+    /// `input_required` when the handler asked for input it did not get,
+    /// otherwise the result with `resultType`, the server's identity and (for
+    /// cacheable results) caching hints; resource-not-found becomes -32602.
+    fn finish_modern(
+        &self,
+        method: &str,
+        modern: &modern::ModernRequest,
+        outcome: Outcome,
+    ) -> Outcome {
+        let needed = modern.take_needed();
+        let server_info = serde_json::to_value(&self.info).unwrap_or_default();
+        if !needed.is_empty() {
+            let state = modern.request_state().map(str::to_owned);
+            let interim = InputRequiredResult::new(Some(needed), state);
+            return Ok(modern::finish(to_value(&interim)?, &server_info));
+        }
+        match outcome {
+            Ok(result) => {
+                let mut result = modern::finish(result, &server_info);
+                if modern::cacheable(method) {
+                    modern::add_cache_hints(&mut result);
+                }
+                Ok(result)
+            }
+            Err(mut error) if error.code == RESOURCE_NOT_FOUND => {
+                error.code = crate::jsonrpc::ErrorCode::INVALID_PARAMS;
+                Err(error)
+            }
+            Err(error) => Err(error),
         }
     }
 }
