@@ -76,6 +76,17 @@ impl<S> ServeMessages for S where
 /// handled in order before the next frame is read; other requests run
 /// concurrently, so a slow tool does not hold up `ping`.
 pub async fn serve_channel<S: ServeMessages>(server: S, channel: Channel) -> io::Result<()> {
+    serve_channel_with(server, channel, http::Extensions::new()).await
+}
+
+/// [`serve_channel`], with `extensions` cloned into every [`ServerRequest`]
+/// of the session: what the transport knows about the connection (the
+/// peer's address, its TLS certificate), for layers and handlers to read.
+pub async fn serve_channel_with<S: ServeMessages>(
+    server: S,
+    channel: Channel,
+    extensions: http::Extensions,
+) -> io::Result<()> {
     let Channel {
         mut incoming,
         outbox,
@@ -91,14 +102,21 @@ pub async fn serve_channel<S: ServeMessages>(server: S, channel: Channel) -> io:
                 let Frame::Payload(Payload::Single(message)) = frame else {
                     continue;
                 };
-                if let Some(answer) = handle(server.clone(), &session, message).await {
+                let answer = handle_with(server.clone(), &session, message, &extensions).await;
+                if let Some(answer) = answer {
                     let _ = outbox.send(Outgoing::One(answer)).await;
                 }
                 continue;
             }
         }
         let (server, session, outbox) = (server.clone(), session.clone(), outbox.clone());
-        in_flight.spawn(answer_frame(server, session, outbox, frame));
+        in_flight.spawn(answer_frame(
+            server,
+            session,
+            outbox,
+            frame,
+            extensions.clone(),
+        ));
         // Reap finished handlers so the set does not grow with the session.
         while in_flight.try_join_next().is_some() {}
     }
@@ -109,17 +127,27 @@ pub async fn serve_channel<S: ServeMessages>(server: S, channel: Channel) -> io:
     flushed.await.map_err(io::Error::other)?
 }
 
-async fn answer_frame<S: ServeMessages>(server: S, session: Session, outbox: Outbox, frame: Frame) {
+async fn answer_frame<S: ServeMessages>(
+    server: S,
+    session: Session,
+    outbox: Outbox,
+    frame: Frame,
+    extensions: http::Extensions,
+) {
     let answer = match frame {
         Frame::Invalid(error) => Some(Outgoing::One(Message::Error(error))),
         Frame::Payload(Payload::Single(message)) => {
-            handle(server, &session, message).await.map(Outgoing::One)
+            handle_with(server, &session, message, &extensions)
+                .await
+                .map(Outgoing::One)
         }
         Frame::Payload(Payload::Batch(items)) => {
             let mut answers = Vec::new();
             for item in items {
                 let answer = match item {
-                    Ok(message) => handle(server.clone(), &session, message).await,
+                    Ok(message) => {
+                        handle_with(server.clone(), &session, message, &extensions).await
+                    }
                     Err(error) => Some(Message::Error(error)),
                 };
                 answers.extend(answer);
@@ -132,17 +160,20 @@ async fn answer_frame<S: ServeMessages>(server: S, session: Session, outbox: Out
     }
 }
 
-/// Runs one message through `server`.
-pub(crate) async fn handle<S>(mut server: S, session: &Session, message: Message) -> Option<Message>
+/// Runs one message through `server`, with a clone of `extensions`.
+pub(crate) async fn handle_with<S>(
+    mut server: S,
+    session: &Session,
+    message: Message,
+    extensions: &http::Extensions,
+) -> Option<Message>
 where
     S: Service<ServerRequest, Response = Option<Message>, Error = Infallible>,
 {
     let ready = std::future::poll_fn(|cx| server.poll_ready(cx)).await;
+    let request = ServerRequest::new(message, session.clone()).with_extensions(extensions.clone());
     match ready {
-        Ok(()) => match server
-            .call(ServerRequest::new(message, session.clone()))
-            .await
-        {
+        Ok(()) => match server.call(request).await {
             Ok(answer) => answer,
         },
     }
