@@ -1,15 +1,48 @@
 //! Transports carry JSON-RPC messages between MCP peers. Every message
 //! transport opens into a [`Channel`] (see [`Transport`]); servers run on one
 //! with [`serve_channel`], clients with
-//! [`McpClient::connect`](crate::client::McpClient::connect).
+//! [`McpClientBuilder::connect`](crate::client::McpClientBuilder::connect).
+//!
+//! # Transports
+//!
+//! | Transport | Module | Cargo feature | Client | Server |
+//! | --- | --- | --- | --- | --- |
+//! | stdio (this process's stdin/stdout) | `stdio` | `stdio` | — | `serve_stdio` |
+//! | any byte stream, newline-delimited JSON | [`stream`] | — | [`StreamTransport`] | [`serve_channel`] |
+//! | TCP | `tcp` | `tcp` | `tcp::connect` | `tcp::serve` |
+//! | Unix domain socket (Unix only) | `unix` | `unix` | `unix::connect` | `unix::serve` |
+//! | TLS over TCP (rustls) | `tls` | `tls` | `tls::connect` | `tls::serve` |
+//! | WebSocket, subprotocol `mcp` (`wss` with `tls`) | `websocket` | `websocket` | `websocket::connect` | `websocket::serve`, `websocket::accept` |
+//! | a child process's stdin/stdout | `child` | `child-process` | `child::ChildProcess` | — |
+//!
+//! The listening servers (TCP, Unix, TLS, WebSocket) share `serve::Serve`:
+//! one session per connection in its own task, a bounded number of
+//! connections, graceful shutdown, and a `serve::ServerHandle` that counts
+//! the open connections. What a transport knows about a connection (the
+//! peer's `ClientAddr`, TLS details, Unix peer credentials) reaches every
+//! request as an extension, through [`serve_channel_with`].
 
 pub mod channel;
 #[cfg(feature = "http-client")]
 pub mod http_client;
 pub mod lines;
+#[cfg(feature = "child-process")]
+pub mod child;
+#[cfg(any(feature = "tcp", feature = "unix", feature = "tls", feature = "websocket"))]
+pub mod serve;
 #[cfg(feature = "stdio")]
 pub mod stdio;
 pub mod stream;
+#[cfg(feature = "tcp")]
+pub mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
+#[cfg(all(unix, feature = "unix"))]
+pub mod unix;
+#[cfg(feature = "websocket")]
+pub mod websocket;
 
-pub use channel::{Channel, ServeMessages, Transport, serve_channel};
+pub use channel::{Channel, ServeMessages, Transport, serve_channel, serve_channel_with};
+#[cfg(any(feature = "tcp", feature = "unix", feature = "tls", feature = "websocket"))]
+pub use serve::{ClientAddr, Serve, ServerHandle};
 pub use stream::StreamTransport;
