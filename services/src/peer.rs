@@ -91,7 +91,14 @@ type Answer = Result<Value, ErrorObject>;
 #[derive(Debug, Default)]
 pub struct PendingRequests {
     next_id: AtomicI64,
-    waiting: Mutex<HashMap<RequestId, oneshot::Sender<Answer>>>,
+    waiting: Mutex<Table>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    waiting: HashMap<RequestId, oneshot::Sender<Answer>>,
+    /// No answer can come any more: new requests fail at once.
+    closed: bool,
 }
 
 impl PendingRequests {
@@ -100,19 +107,23 @@ impl PendingRequests {
         Self::default()
     }
 
-    fn register(&self) -> (RequestId, oneshot::Receiver<Answer>) {
+    fn register(&self) -> Result<(RequestId, oneshot::Receiver<Answer>), PeerError> {
         let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
-        self.table().insert(id.clone(), tx);
-        (id, rx)
+        let mut table = self.table();
+        if table.closed {
+            return Err(PeerError::Closed);
+        }
+        table.waiting.insert(id.clone(), tx);
+        Ok((id, rx))
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<RequestId, oneshot::Sender<Answer>>> {
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn forget(&self, id: &RequestId) -> bool {
-        self.table().remove(id).is_some()
+        self.table().waiting.remove(id).is_some()
     }
 
     /// Hands an answer (a response or an error response) to the request
@@ -127,7 +138,7 @@ impl PendingRequests {
             },
             other => return Some(other),
         };
-        let Some(waiter) = self.table().remove(&id) else {
+        let Some(waiter) = self.table().waiting.remove(&id) else {
             tracing::debug!(target: "mcp_tower::peer", %id, "answer to no pending request dropped");
             return None;
         };
@@ -135,15 +146,17 @@ impl PendingRequests {
         None
     }
 
-    /// Fails every waiting request with [`PeerError::Closed`]: the
-    /// connection is gone and no answer can come.
+    /// Fails every waiting request, and every later one, with
+    /// [`PeerError::Closed`]: the connection is gone and no answer can come.
     pub fn fail_all(&self) {
-        self.table().clear();
+        let mut table = self.table();
+        table.closed = true;
+        table.waiting.clear();
     }
 
     /// How many requests wait for an answer.
     pub fn len(&self) -> usize {
-        self.table().len()
+        self.table().waiting.len()
     }
 
     /// Whether no request waits.
@@ -265,7 +278,7 @@ impl Peer {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, PeerError> {
-        let (id, answer) = self.pending.register();
+        let (id, answer) = self.pending.register()?;
         let mut waiting = Waiting {
             peer: self,
             id: id.clone(),
@@ -399,6 +412,16 @@ mod tests {
             PeerError::Closed
         );
         assert!(peer.pending().is_empty());
+    }
+
+    #[tokio::test]
+    async fn after_the_input_ends_new_requests_fail_at_once() {
+        let (peer, _rx) = peer();
+        peer.pending().fail_all();
+        assert_eq!(
+            peer.request_value("x", None).await.unwrap_err(),
+            PeerError::Closed
+        );
     }
 
     #[test]
