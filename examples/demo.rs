@@ -1,7 +1,10 @@
 //! One process, both ends of DPoP (RFC 9449): a hyper server behind
 //! `DpopLayer` (nonces required, replay cache on) on 127.0.0.1:0, and a
-//! reqwest client behind `DpopSigningLayer`. Prints a transcript and exits 0
-//! when every step behaved as expected.
+//! reqwest client behind `DpopSigningLayer` (steps 1-5); then the full
+//! story (step 6): an MCP server behind Bearer, DPoP, JWT and scope layers
+//! over Streamable HTTP, and our `McpClient` with `DpopSigningLayer` on its
+//! HTTP client calling its tools with a DPoP-bound access token. Prints a
+//! transcript and exits 0 when every step behaved as expected.
 //!
 //! ```text
 //! cargo run --release --example demo
@@ -9,6 +12,10 @@
 
 #[path = "support/echo.rs"]
 mod echo;
+#[path = "support/issuer.rs"]
+mod issuer;
+#[path = "support/mcp_example.rs"]
+mod mcp_example;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -158,7 +165,120 @@ async fn run() -> Result<(), Error> {
     )?;
 
     server.abort();
+
+    mcp_over_http(&keys).await?;
     println!("\nall steps behaved as expected");
+    Ok(())
+}
+
+/// Arguments of `whoami`: none.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct NoArguments {}
+
+/// Step 6: an MCP server behind Bearer → DPoP (with nonces) → JWT validation
+/// → scopes, over Streamable HTTP; our `McpClient` with `DpopSigningLayer`
+/// on its HTTP client calls its tools with a DPoP-bound access token.
+async fn mcp_over_http(keys: &Arc<MemoryKeyStore>) -> Result<(), Error> {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use mcp_tower::services::client::McpClient;
+    use mcp_tower::services::protocol::{CallToolResult, ContentBlock};
+    use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
+    use mcp_tower::services::transport::http::StreamableHttpService;
+    use mcp_tower::services::transport::http_client::{StreamableHttpClient, hyper_client};
+    use mcp_tower::token::{JwksSource, JwtValidator};
+
+    println!(
+        "\n6. MCP over Streamable HTTP: a DPoP-signing client calls tools on a protected server"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let resource = format!("{base}/mcp");
+    let issuer = issuer::DemoIssuer::new("http://127.0.0.1/demo-issuer")?;
+    let validator = JwtValidator::builder()
+        .issuer(issuer.issuer.as_str())
+        .audience(resource.as_str())
+        .keys(JwksSource::from_json(&issuer.jwks())?)
+        .build()?;
+    let mcp = McpServer::builder().name("demo-protected-mcp").tool(
+        "whoami",
+        "Who the access token says the caller is",
+        |ctx: ToolContext, _: NoArguments| async move {
+            let principal = ctx
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .unwrap_or_default();
+            let jkt = ctx.extensions.get::<VerifiedDpop>().map(|v| v.jkt.clone());
+            Ok::<_, ToolError>(CallToolResult::text(format!(
+                "{} (DPoP key {})",
+                principal.subject,
+                jkt.unwrap_or_default()
+            )))
+        },
+    );
+    let mcp = mcp_example::add_examples(mcp).build()?;
+    let protected = ServiceBuilder::new()
+        .layer(BearerLayer::new())
+        .layer(
+            DpopLayer::builder()
+                .mode(DpopMode::ResourceServer)
+                .target(RequestTarget::public_base_url(&base)?)
+                .nonce(Arc::new(NonceIssuer::random()?))
+                .build()?,
+        )
+        .layer(ValidateTokenLayer::new(validator))
+        .layer(RequireScopesLayer::all_of(["mcp:tools"]))
+        .service(StreamableHttpService::with_defaults(mcp));
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = TowerToHyperService::new(protected.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    println!("   server: {resource} (Bearer → DPoP + nonces → JWT → scope mcp:tools → MCP)");
+
+    let jkt = keys.current()?.thumbprint().to_owned();
+    let token = issuer.mint("alice", &resource, "mcp:tools", Some(&jkt))?;
+    let http = ServiceBuilder::new()
+        .layer(DpopSigningLayer::new(Arc::clone(keys) as Arc<dyn KeyStore>))
+        .service(hyper_client());
+    let transport = StreamableHttpClient::builder(&resource)
+        .header("authorization", format!("DPoP {token}"))
+        .build(http)?;
+    let client = McpClient::builder()
+        .name("demo-client")
+        .connect(transport)
+        .await?;
+    let server_info = client.initialize().await?;
+    println!(
+        "   -> initialize: {} speaks {}",
+        server_info.server_info.name, server_info.protocol_version
+    );
+    let text = |result: &CallToolResult| match result.content.first() {
+        Some(ContentBlock::Text(text)) => text.text.clone(),
+        _ => String::new(),
+    };
+    let sum = client
+        .call_tool("add", serde_json::json!({"a": 40, "b": 2}))
+        .await?;
+    println!("   -> tools/call add(40, 2) = {}", text(&sum));
+    check(
+        text(&sum) == "42",
+        "the tool answered through the whole stack",
+    )?;
+    let who = client.call_tool("whoami", serde_json::json!({})).await?;
+    println!("   -> tools/call whoami = {}", text(&who));
+    check(
+        text(&who) == format!("alice (DPoP key {jkt})"),
+        "the tool saw the token's subject and the proof's key",
+    )?;
+    client.close().await?;
+    server.abort();
     Ok(())
 }
 

@@ -8,39 +8,11 @@
 //! Speaks newline-delimited JSON-RPC on stdin/stdout (logs go to stderr), as
 //! MCP clients expect of a server they start as a child process.
 
-use mcp_tower::services::protocol::{
-    CallToolResult, ContentBlock, GetPromptResult, Prompt, PromptArgument, PromptMessage, Resource,
-    ResourceContents, Role, TextResourceContents,
-};
-use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
+#[path = "support/mcp_example.rs"]
+mod mcp_example;
+
+use mcp_tower::services::server::McpServer;
 use mcp_tower::services::transport::stdio::serve_stdio;
-
-/// Arguments of `echo`.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct Echo {
-    /// The text to send back.
-    text: String,
-}
-
-/// Arguments of `add`.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct Add {
-    /// The first addend.
-    a: i64,
-    /// The second addend.
-    b: i64,
-}
-
-/// `greet`, with one required argument `who`.
-fn greet_prompt() -> Prompt {
-    let mut who = PromptArgument::new("who");
-    who.description = Some("Whom to greet".into());
-    who.required = Some(true);
-    let mut prompt = Prompt::new("greet");
-    prompt.description = Some("A greeting".into());
-    prompt.arguments = Some(vec![who]);
-    prompt
-}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -49,42 +21,12 @@ async fn main() -> std::io::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let server = McpServer::builder()
-        .name("mcp-tower-stdio-example")
-        .version(env!("CARGO_PKG_VERSION"))
-        .tool(
-            "echo",
-            "Echoes the text back",
-            |_ctx: ToolContext, args: Echo| async move {
-                Ok::<_, ToolError>(CallToolResult::text(args.text))
-            },
-        )
-        .tool(
-            "add",
-            "Adds two integers",
-            |_ctx: ToolContext, args: Add| async move {
-                args.a
-                    .checked_add(args.b)
-                    .map(|sum| CallToolResult::text(sum.to_string()))
-                    .ok_or_else(|| ToolError::new("the sum does not fit in 64 bits"))
-            },
-        )
-        .resource(Resource::new("memo://about", "about"), |_ctx| async move {
-            let text = "An example MCP server built with mcp-tower.";
-            Ok::<_, ToolError>(vec![ResourceContents::Text(TextResourceContents::new(
-                "memo://about",
-                text,
-            ))])
-        })
-        .prompt(greet_prompt(), |_ctx, args| async move {
-            let who = args.get("who").map_or("world", String::as_str);
-            let message = PromptMessage::new(
-                Role::User,
-                ContentBlock::text(format!("Say hello to {who}.")),
-            );
-            Ok::<_, ToolError>(GetPromptResult::new(vec![message]))
-        })
-        .build()
-        .map_err(std::io::Error::other)?;
+    let server = mcp_example::add_examples(
+        McpServer::builder()
+            .name("mcp-tower-stdio-example")
+            .version(env!("CARGO_PKG_VERSION")),
+    )
+    .build()
+    .map_err(std::io::Error::other)?;
     serve_stdio(server).await
 }
