@@ -8,12 +8,17 @@
 //!
 //! Prints `listening on http://HOST:PORT` first. Serves the RFC 9728
 //! metadata for the resource `--audience` at its well-known URL (outside the
-//! auth layers), and `POST /mcp` behind `BearerLayer` → `DpopLayer` →
-//! `ValidateTokenLayer` (JWT access tokens, RFC 9068) → `RequireScopesLayer`,
-//! answering 200 with JSON `{"sub","scopes","jkt"}`.
+//! auth layers), and the MCP endpoint `/mcp` (Streamable HTTP: POST, GET,
+//! DELETE) behind `BearerLayer` → `DpopLayer` → `ValidateTokenLayer` (JWT
+//! access tokens, RFC 9068) → `RequireScopesLayer`. The MCP server is the
+//! one of `stdio_server` (tools `echo` and `add`, a resource, a prompt) plus
+//! the tool `whoami`, which answers with what the layers established:
+//! JSON `{"sub","scopes","jkt"}`.
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/mcp_example.rs"]
+mod mcp_example;
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -30,6 +35,9 @@ use hyper_util::service::TowerToHyperService;
 use mcp_tower::fetch::HttpFetcher;
 use mcp_tower::metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
 use mcp_tower::prelude::*;
+use mcp_tower::services::protocol::CallToolResult;
+use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
+use mcp_tower::services::transport::http::StreamableHttpService;
 use mcp_tower::token::{JwksSource, JwtValidator};
 use tower::util::BoxCloneService;
 use tower::{ServiceBuilder, ServiceExt};
@@ -117,25 +125,33 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
-/// Answers with what the layers established.
-async fn handler(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let principal = request
-        .extensions()
-        .get::<Principal>()
-        .cloned()
-        .unwrap_or_default();
-    let jkt = request
-        .extensions()
-        .get::<VerifiedDpop>()
-        .map(|v| v.jkt.clone());
-    let body =
-        serde_json::json!({ "sub": principal.subject, "scopes": principal.scopes, "jkt": jkt });
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
+/// Arguments of `whoami`: none.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct NoArguments {}
+
+/// The MCP server: the example tools, and `whoami`, which reads what the
+/// HTTP layers put in the request's extensions.
+fn mcp_server() -> Result<McpServer, BoxError> {
+    let builder = McpServer::builder()
+        .name("mcp-tower-protected-example")
+        .version(env!("CARGO_PKG_VERSION"))
+        .tool(
+            "whoami",
+            "Who the access token says the caller is",
+            |ctx: ToolContext, _: NoArguments| async move {
+                let principal = ctx
+                    .extensions
+                    .get::<Principal>()
+                    .cloned()
+                    .unwrap_or_default();
+                let jkt = ctx.extensions.get::<VerifiedDpop>().map(|v| v.jkt.clone());
+                let body = serde_json::json!({
+                    "sub": principal.subject, "scopes": principal.scopes, "jkt": jkt
+                });
+                Ok::<_, ToolError>(CallToolResult::text(body.to_string()))
+            },
+        );
+    Ok(mcp_example::add_examples(builder).build()?)
 }
 
 fn boxed<B>(response: Response<B>) -> Response<Body>
@@ -164,9 +180,10 @@ fn protected(o: &Options, metadata: &ProtectedResourceMetadata) -> Result<Protec
         challenges = challenges.bearer(false);
     }
     // Innermost first; each stage is boxed so the optional ones can be left out.
+    let mcp = StreamableHttpService::with_defaults(mcp_server()?);
     let mut service: Protected = ServiceBuilder::new()
         .map_response(boxed)
-        .service_fn(handler)
+        .service(mcp)
         .boxed_clone();
     if !o.scopes.is_empty() {
         let scopes =
@@ -222,7 +239,7 @@ async fn route(
     protected: Protected,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
-    if request.uri().path() == "/mcp" && request.method() == http::Method::POST {
+    if request.uri().path() == "/mcp" {
         return protected.oneshot(request).await;
     }
     let mut response = Response::new(Full::new(Bytes::from_static(b"{\"error\":\"not_found\"}")));

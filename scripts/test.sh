@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, clippy, all tests (nextest), doc tests,
-# and smoke runs of the examples. Installs what it needs and is missing.
+# smoke runs of the examples, and the official MCP conformance suite. Installs
+# what it needs and is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,5 +96,8 @@ expect "metadata" "$(curl -s "$url/.well-known/oauth-protected-resource/mcp")" '
 headers=$(curl -s -o /dev/null -D - -X POST -H 'authorization: Bearer nope' "$url/mcp")
 expect "401 invalid_token" "$headers" '^www-authenticate: Bearer error="invalid_token"'
 echo "axum_app accepts its minted token, serves its metadata and refuses a bad token"
+
+step "MCP conformance suite (server: 2025-06-18, 2025-11-25, and behind the security stack; client)"
+scripts/conformance.sh
 
 step "all checks passed"

@@ -1,5 +1,7 @@
 //! The `protected_server` example's command-line contract, run as a real
-//! process on 127.0.0.1:0: metadata, the full stack on `POST /mcp`, DPoP modes.
+//! process on 127.0.0.1:0: metadata, the full stack in front of the MCP
+//! endpoint `/mcp` (Streamable HTTP), DPoP modes, and our `McpClient` with
+//! DPoP signing calling its tools.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[path = "support/examples.rs"]
@@ -8,10 +10,15 @@ mod examples;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use std::sync::Arc;
+
 use examples::example_binary;
 use mcp_tower::client::{ProofRequest, sign_proof};
 use mcp_tower::clock::{Clock, SystemClock};
 use mcp_tower::prelude::*;
+use mcp_tower::services::client::McpClient;
+use mcp_tower::services::protocol::ContentBlock;
+use mcp_tower::services::transport::http_client::{StreamableHttpClient, hyper_client};
 
 const ISSUER: &str = "https://as.example.com";
 const AUDIENCE: &str = "https://mcp.example.com/mcp";
@@ -107,11 +114,21 @@ fn rand_suffix() -> u64 {
     h.finish()
 }
 
+/// POSTs an MCP `initialize` to `/mcp` with `headers`.
 async fn post(
     server: &Server,
     headers: &[(&str, String)],
 ) -> (u16, Vec<String>, serde_json::Value) {
-    let mut request = reqwest::Client::new().post(format!("{}/mcp", server.base));
+    let initialize = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}}
+    });
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/mcp", server.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(initialize.to_string());
     for (name, value) in headers {
         request = request.header(*name, value);
     }
@@ -162,9 +179,19 @@ async fn serves_metadata_and_protects_mcp_with_bearer_tokens() {
     )
     .await;
     assert_eq!(status, 200, "{json}");
-    assert_eq!(json["sub"], "alice");
-    assert_eq!(json["scopes"][0], "mcp:tools");
-    assert!(json["jkt"].is_null());
+    assert_eq!(
+        json["result"]["serverInfo"]["name"],
+        "mcp-tower-protected-example"
+    );
+    let who = whoami(
+        &server,
+        &format!("Bearer {}", token(&key, "mcp:tools", None)),
+        None,
+    )
+    .await;
+    assert_eq!(who["sub"], "alice");
+    assert_eq!(who["scopes"][0], "mcp:tools");
+    assert!(who["jkt"].is_null());
 
     let (status, challenges, json) = post(
         &server,
@@ -195,7 +222,9 @@ async fn serves_metadata_and_protects_mcp_with_bearer_tokens() {
 async fn dpop_required_with_nonce() {
     let key = issuer_key();
     let server = start(&key, &["--dpop", "required", "--nonce"]);
-    let client_key = DpopKey::generate(Algorithm::ES256).unwrap();
+    let store =
+        Arc::new(MemoryKeyStore::generate(Algorithm::ES256, RotationPolicy::default()).unwrap());
+    let client_key = store.current().unwrap();
     let access = token(&key, "mcp:tools", Some(client_key.thumbprint()));
     let url = format!("{}/mcp", server.base);
     let proof = |nonce: Option<&str>| {
@@ -235,7 +264,50 @@ async fn dpop_required_with_nonce() {
     )
     .await;
     assert_eq!(status, 200, "{json}");
-    assert_eq!(json["jkt"], client_key.thumbprint());
+    assert_eq!(json["result"]["protocolVersion"], "2025-11-25");
+
+    // Our client, signing every request (and answering nonce challenges).
+    let keys: Arc<dyn KeyStore> = store;
+    let who = whoami(&server, &format!("DPoP {access}"), Some(keys)).await;
+    assert_eq!(who["sub"], "alice");
+    assert_eq!(who["jkt"], client_key.thumbprint());
+}
+
+/// Calls the `whoami` tool with our `McpClient` over Streamable HTTP,
+/// sending `authorization` and, with `keys`, signing DPoP proofs.
+async fn whoami(
+    server: &Server,
+    authorization: &str,
+    keys: Option<Arc<dyn KeyStore>>,
+) -> serde_json::Value {
+    let url = format!("{}/mcp", server.base);
+    let builder = StreamableHttpClient::builder(&url).header("authorization", authorization);
+    let client = match keys {
+        Some(keys) => {
+            let http = tower::ServiceBuilder::new()
+                .layer(DpopSigningLayer::new(keys))
+                .service(hyper_client());
+            McpClient::builder()
+                .connect(builder.build(http).unwrap())
+                .await
+        }
+        None => {
+            McpClient::builder()
+                .connect(builder.build_hyper().unwrap())
+                .await
+        }
+    }
+    .unwrap();
+    client.initialize().await.unwrap();
+    let result = client
+        .call_tool("whoami", serde_json::json!({}))
+        .await
+        .unwrap();
+    let Some(ContentBlock::Text(text)) = result.content.first() else {
+        panic!("whoami answered {result:?}");
+    };
+    client.close().await.unwrap();
+    serde_json::from_str(&text.text).unwrap()
 }
 
 #[tokio::test]
