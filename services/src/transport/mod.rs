@@ -23,6 +23,8 @@
 //! request as an extension, through [`serve_channel_with`].
 
 pub mod channel;
+#[cfg(feature = "http-server")]
+pub mod http;
 #[cfg(feature = "http-client")]
 pub mod http_client;
 pub mod lines;
