@@ -179,14 +179,9 @@ struct NoArguments {}
 /// → scopes, over Streamable HTTP; our `McpClient` with `DpopSigningLayer`
 /// on its HTTP client calls its tools with a DPoP-bound access token.
 async fn mcp_over_http(keys: &Arc<MemoryKeyStore>) -> Result<(), Error> {
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
     use mcp_tower::services::client::McpClient;
     use mcp_tower::services::protocol::{CallToolResult, ContentBlock};
-    use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
-    use mcp_tower::services::transport::http::StreamableHttpService;
     use mcp_tower::services::transport::http_client::{StreamableHttpClient, hyper_client};
-    use mcp_tower::token::{JwksSource, JwtValidator};
 
     println!(
         "\n6. MCP over Streamable HTTP: a DPoP-signing client calls tools on a protected server"
@@ -195,51 +190,7 @@ async fn mcp_over_http(keys: &Arc<MemoryKeyStore>) -> Result<(), Error> {
     let base = format!("http://{}", listener.local_addr()?);
     let resource = format!("{base}/mcp");
     let issuer = issuer::DemoIssuer::new("http://127.0.0.1/demo-issuer")?;
-    let validator = JwtValidator::builder()
-        .issuer(issuer.issuer.as_str())
-        .audience(resource.as_str())
-        .keys(JwksSource::from_json(&issuer.jwks())?)
-        .build()?;
-    let mcp = McpServer::builder().name("demo-protected-mcp").tool(
-        "whoami",
-        "Who the access token says the caller is",
-        |ctx: ToolContext, _: NoArguments| async move {
-            let principal = ctx
-                .extensions
-                .get::<Principal>()
-                .cloned()
-                .unwrap_or_default();
-            let jkt = ctx.extensions.get::<VerifiedDpop>().map(|v| v.jkt.clone());
-            Ok::<_, ToolError>(CallToolResult::text(format!(
-                "{} (DPoP key {})",
-                principal.subject,
-                jkt.unwrap_or_default()
-            )))
-        },
-    );
-    let mcp = mcp_example::add_examples(mcp).build()?;
-    let protected = ServiceBuilder::new()
-        .layer(BearerLayer::new())
-        .layer(
-            DpopLayer::builder()
-                .mode(DpopMode::ResourceServer)
-                .target(RequestTarget::public_base_url(&base)?)
-                .nonce(Arc::new(NonceIssuer::random()?))
-                .build()?,
-        )
-        .layer(ValidateTokenLayer::new(validator))
-        .layer(RequireScopesLayer::all_of(["mcp:tools"]))
-        .service(StreamableHttpService::with_defaults(mcp));
-    let server = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let service = TowerToHyperService::new(protected.clone());
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    let server = serve_protected_mcp(listener, &base, &resource, &issuer)?;
     println!("   server: {resource} (Bearer → DPoP + nonces → JWT → scope mcp:tools → MCP)");
 
     let jkt = keys.current()?.thumbprint().to_owned();
@@ -291,4 +242,66 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Serves the example MCP server (plus `whoami`) on `listener` behind
+/// Bearer → DPoP (with nonces) → JWT validation → scope `mcp:tools`.
+fn serve_protected_mcp(
+    listener: tokio::net::TcpListener,
+    base: &str,
+    resource: &str,
+    issuer: &issuer::DemoIssuer,
+) -> Result<tokio::task::JoinHandle<()>, Error> {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use mcp_tower::services::protocol::CallToolResult;
+    use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
+    use mcp_tower::services::transport::http::StreamableHttpService;
+    use mcp_tower::token::{JwksSource, JwtValidator};
+
+    let validator = JwtValidator::builder()
+        .issuer(issuer.issuer.as_str())
+        .audience(resource)
+        .keys(JwksSource::from_json(&issuer.jwks())?)
+        .build()?;
+    let mcp = McpServer::builder().name("demo-protected-mcp").tool(
+        "whoami",
+        "Who the access token says the caller is",
+        |ctx: ToolContext, _: NoArguments| async move {
+            let principal = ctx
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .unwrap_or_default();
+            let jkt = ctx.extensions.get::<VerifiedDpop>().map(|v| v.jkt.clone());
+            Ok::<_, ToolError>(CallToolResult::text(format!(
+                "{} (DPoP key {})",
+                principal.subject,
+                jkt.unwrap_or_default()
+            )))
+        },
+    );
+    let mcp = mcp_example::add_examples(mcp).build()?;
+    let protected = ServiceBuilder::new()
+        .layer(BearerLayer::new())
+        .layer(
+            DpopLayer::builder()
+                .mode(DpopMode::ResourceServer)
+                .target(RequestTarget::public_base_url(base)?)
+                .nonce(Arc::new(NonceIssuer::random()?))
+                .build()?,
+        )
+        .layer(ValidateTokenLayer::new(validator))
+        .layer(RequireScopesLayer::all_of(["mcp:tools"]))
+        .service(StreamableHttpService::with_defaults(mcp));
+    Ok(tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = TowerToHyperService::new(protected.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }))
 }

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 
 use mcp_tower::services::protocol::{
-    CallToolResult, ElicitRequestParams, GetPromptResult, LoggingLevel, Prompt,
-    Resource, ResourceContents, ResourceTemplate, Tool,
+    CallToolResult, ElicitRequestParams, GetPromptResult, LoggingLevel, Prompt, Resource,
+    ResourceContents, ResourceTemplate, Tool,
 };
 use mcp_tower::services::server::{
-    McpServer, RequestContext, ResourceError, TemplateMatch, ToolContext, ToolDefinitionError,
-    ToolError,
+    McpServer, McpServerBuilder, RequestContext, ResourceError, TemplateMatch, ToolContext,
+    ToolDefinitionError, ToolError,
 };
 use mcp_tower::services::transport::http::SseControl;
 use serde::de::DeserializeOwned;
@@ -54,12 +54,16 @@ async fn log(ctx: &ToolContext, data: &str) -> Result<(), ToolError> {
         .map_err(|e| ToolError::new(e.to_string()))
 }
 
-async fn elicit(ctx: &ToolContext, params: Value, label: &str) -> Result<CallToolResult, ToolError> {
+async fn elicit(
+    ctx: &ToolContext,
+    params: Value,
+    label: &str,
+) -> Result<CallToolResult, ToolError> {
     let params: ElicitRequestParams = from_json(params)?;
     Ok(match ctx.elicit(&params).await {
         Ok(answer) => {
-            let content = serde_json::to_string(&answer.content.unwrap_or_default())
-                .unwrap_or_default();
+            let content =
+                serde_json::to_string(&answer.content.unwrap_or_default()).unwrap_or_default();
             let action = serde_json::to_value(answer.action)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -71,7 +75,7 @@ async fn elicit(ctx: &ToolContext, params: Value, label: &str) -> Result<CallToo
 }
 
 #[allow(clippy::too_many_lines)]
-fn tools(builder: mcp_tower::services::server::McpServerBuilder) -> Result<mcp_tower::services::server::McpServerBuilder, ToolDefinitionError> {
+fn tools(builder: McpServerBuilder) -> Result<McpServerBuilder, ToolDefinitionError> {
     Ok(builder
         .tool_raw(
             tool("test_simple_text", "Tests simple text content response", Value::Null)?,
@@ -313,7 +317,9 @@ fn prompt(value: Value) -> Result<Prompt, ToolDefinitionError> {
 }
 
 fn messages(value: Value) -> Result<GetPromptResult, ToolError> {
-    from_json(json!({ "messages": value }))
+    let mut result = serde_json::Map::new();
+    result.insert("messages".to_owned(), value);
+    from_json(Value::Object(result))
 }
 
 /// The conformance suite's "everything" server.
@@ -331,7 +337,21 @@ pub(crate) fn server() -> Result<McpServer, ToolDefinitionError> {
         "mimeType": "application/json"
     }))
     .map_err(|_| ToolDefinitionError::NotAnObject("template".into()))?;
-    tools(builder)?
+    let builder = resources(tools(builder)?, template)?;
+    prompts(builder)?
+        .complete_prompt_argument(
+            "test_prompt_with_arguments",
+            "arg1",
+            |_ctx, _request| async { Vec::new() },
+        )
+        .build()
+}
+
+fn resources(
+    builder: McpServerBuilder,
+    template: ResourceTemplate,
+) -> Result<McpServerBuilder, ToolDefinitionError> {
+    Ok(builder
         .resource(
             resource(json!({"uri": "test://static-text", "name": "static-text",
                 "title": "Static Text Resource", "description": "A static text resource for testing",
@@ -369,7 +389,11 @@ pub(crate) fn server() -> Result<McpServer, ToolDefinitionError> {
                 "mimeType": "application/json",
                 "text": body.to_string()
             }]))?)
-        })
+        }))
+}
+
+fn prompts(builder: McpServerBuilder) -> Result<McpServerBuilder, ToolDefinitionError> {
+    Ok(builder
         .prompt(
             prompt(json!({"name": "test_simple_prompt", "title": "Simple Test Prompt",
                 "description": "A simple prompt without arguments"}))?,
@@ -419,9 +443,5 @@ pub(crate) fn server() -> Result<McpServer, ToolDefinitionError> {
                         "text": "Please analyze the image above."}}
                 ]))
             },
-        )
-        .complete_prompt_argument("test_prompt_with_arguments", "arg1", |_ctx, _request| async {
-            Vec::new()
-        })
-        .build()
+        ))
 }

@@ -583,9 +583,12 @@ impl<S: ServeMessages> StreamableHttpService<S> {
         &self,
         headers: &HeaderMap,
         init: bool,
+        modern: bool,
     ) -> Result<Arc<HttpSession>, Response<McpBody>> {
         let config = self.config();
-        if !config.stateful {
+        // Revision 2026-07-28 has no sessions: its requests are served alone
+        // even by a stateful service.
+        if !config.stateful || (modern && !headers.contains_key(MCP_SESSION_ID)) {
             Ok(HttpSession::stateless(
                 self.shared.limits,
                 config.sse_channel_capacity,
@@ -663,7 +666,12 @@ impl<S: ServeMessages> StreamableHttpService<S> {
                 Err(response) => return response,
             }
         };
-        let http = match self.post_session(&parts.headers, init.is_some()) {
+        let modern = header_version.is_some_and(ProtocolVersion::is_stateless)
+            || items.iter().any(|item| match item {
+                Ok(Message::Request(request)) => is_modern_request(request),
+                _ => false,
+            });
+        let http = match self.post_session(&parts.headers, init.is_some(), modern) {
             Ok(http) => http,
             Err(response) => return response,
         };
@@ -1088,6 +1096,19 @@ fn outgoing_json(outgoing: &Outgoing) -> String {
         Outgoing::One(message) => message.to_json(),
         Outgoing::Batch(messages) => serde_json::to_string(messages).unwrap_or_default(),
     }
+}
+
+/// Whether a request speaks a modern revision (2026-07-28: its version in
+/// `_meta`, no session).
+fn is_modern_request(request: &jsonrpc::Request) -> bool {
+    request
+        .params
+        .as_ref()
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|v| v.parse::<ProtocolVersion>().ok())
+        .is_some_and(ProtocolVersion::is_stateless)
 }
 
 #[cfg(test)]
