@@ -14,6 +14,8 @@
 //! | TLS over TCP (rustls) | `tls` | `tls` | `tls::connect` | `tls::serve` |
 //! | WebSocket, subprotocol `mcp` (`wss` with `tls`) | `websocket` | `websocket` | `websocket::connect` | `websocket::serve`, `websocket::accept` |
 //! | a child process's stdin/stdout | `child` | `child-process` | `child::ChildProcess` | — |
+//! | Streamable HTTP, client side (over any tower HTTP client) | `http_client` | `http-client` | `http_client::StreamableHttpClient` | — |
+//! | HTTP+SSE of 2024-11-05 (deprecated) | `http_client`, `legacy_sse_server` | `http-client`, `legacy-sse` | `http_client::LegacySseClient` | `legacy_sse_server::LegacySseServer` |
 //!
 //! The listening servers (TCP, Unix, TLS, WebSocket) share `serve::Serve`:
 //! one session per connection in its own task, a bounded number of
@@ -27,6 +29,8 @@ pub mod channel;
 pub mod http;
 #[cfg(feature = "http-client")]
 pub mod http_client;
+#[cfg(feature = "legacy-sse")]
+pub mod legacy_sse_server;
 pub mod lines;
 #[cfg(feature = "child-process")]
 pub mod child;
