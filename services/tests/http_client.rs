@@ -719,3 +719,30 @@ fn configuration_is_checked() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn modern_requests_mirror_their_headers() {
+    let server = TestServer::start(lifecycle(|r| json(&result(&r.id(), tool_text("ok"))))).await;
+    let transport = server
+        .builder()
+        .standalone_stream(false)
+        .modern_headers(true)
+        .build_hyper()
+        .unwrap();
+    let client = client().connect(transport).await.unwrap();
+    // A 2026-07-28 request: no handshake, the version in `_meta`.
+    let params = json!({"name": "Grüße", "arguments": {},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}});
+    client
+        .peer()
+        .request_value("tools/call", Some(params))
+        .await
+        .unwrap();
+    let call = server
+        .find(|r| r.rpc_method() == Some("tools/call"))
+        .unwrap();
+    assert_eq!(call.header("mcp-protocol-version"), Some("2026-07-28"));
+    assert_eq!(call.header("mcp-method"), Some("tools/call"));
+    assert_eq!(call.header("mcp-name"), Some("=?base64?R3LDvMOfZQ==?="));
+    client.close().await.unwrap();
+}

@@ -15,7 +15,7 @@
 //!   404, a missing `sessionId` 400, a body that is not JSON-RPC 400.
 //!
 //! Each posted message reaches the MCP server as a
-//! [`ServerRequest`](crate::server::ServerRequest) carrying the POST's
+//! [`ServerRequest`] carrying the POST's
 //! request extensions (where authentication layers put the caller), in the
 //! session of its SSE connection. As in
 //! [`serve_channel`](super::serve_channel), `initialize`, notifications and

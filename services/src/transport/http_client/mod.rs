@@ -5,7 +5,9 @@
 //!   endpoint, answers as JSON or as an SSE stream, `Mcp-Session-Id` and
 //!   `MCP-Protocol-Version` headers, the optional GET stream, resumption
 //!   with `Last-Event-ID` (also the SSE polling of 2025-11-25), and `DELETE`
-//!   of the session on close.
+//!   of the session on close. Optionally
+//!   ([`StreamableHttpClientBuilder::modern_headers`]) requests of the modern
+//!   revision (2026-07-28) also get the headers it mirrors from the body.
 //! - [`LegacySseClient`]: the HTTP+SSE transport of revision 2024-11-05 (a GET
 //!   SSE stream whose `endpoint` event names the URL to POST to).
 //! - [`SseParser`]: the `text/event-stream` parser both use.
@@ -56,6 +58,7 @@
 
 mod common;
 mod legacy_sse;
+mod mirror;
 mod reconnect;
 #[cfg(feature = "reqwest")]
 mod reqwest_http;

@@ -76,6 +76,7 @@ struct Config {
     reconnect: ReconnectPolicy,
     standalone_stream: bool,
     end_session_on_close: bool,
+    modern_headers: bool,
 }
 
 /// Builder for [`StreamableHttpClient`].
@@ -87,6 +88,7 @@ pub struct StreamableHttpClientBuilder {
     reconnect: ReconnectPolicy,
     standalone_stream: bool,
     end_session_on_close: bool,
+    modern_headers: bool,
 }
 
 impl StreamableHttpClient<HyperClient> {
@@ -115,6 +117,7 @@ impl StreamableHttpClient<()> {
             reconnect: ReconnectPolicy::default(),
             standalone_stream: true,
             end_session_on_close: true,
+            modern_headers: false,
         }
     }
 }
@@ -173,6 +176,20 @@ impl StreamableHttpClientBuilder {
         self
     }
 
+    /// Whether requests of the modern revision (2026-07-28: protocol
+    /// version in `_meta`) also carry the headers that revision mirrors from
+    /// the body: `MCP-Protocol-Version` (the request's own), `Mcp-Method` and
+    /// `Mcp-Name` (Base64 sentinel when not a plain header value); not
+    /// `Mcp-Param-*`. Default `false`: this crate's Streamable HTTP server
+    /// accepts modern requests by their `_meta` but, with its default
+    /// configuration, answers 400 to `MCP-Protocol-Version: 2026-07-28`;
+    /// turn it on for servers that require the headers.
+    #[must_use]
+    pub fn modern_headers(mut self, mirror: bool) -> Self {
+        self.modern_headers = mirror;
+        self
+    }
+
     /// The transport over `http`.
     pub fn build<C: HttpService>(self, http: C) -> Result<StreamableHttpClient<C>, ConfigError> {
         Ok(StreamableHttpClient {
@@ -184,6 +201,7 @@ impl StreamableHttpClientBuilder {
                 reconnect: self.reconnect,
                 standalone_stream: self.standalone_stream,
                 end_session_on_close: self.end_session_on_close,
+                modern_headers: self.modern_headers,
             }),
         })
     }
@@ -367,9 +385,14 @@ impl<C: HttpService> Conn<C> {
     /// Sends one outgoing frame.
     async fn send(&self, outgoing: Outgoing) {
         let outline = outline(&outgoing);
+        let mirrored = if self.config().modern_headers {
+            super::mirror::headers(&outgoing)
+        } else {
+            HeaderMap::new()
+        };
         let body = body_of(&outgoing);
         if outline.requests.is_empty() {
-            let accepted = self.post_in_order(body).await;
+            let accepted = self.post_in_order(body, mirrored).await;
             for id in &outline.cancelled {
                 self.stop_stream(id);
             }
@@ -395,7 +418,7 @@ impl<C: HttpService> Conn<C> {
         if let Some(id) = outline.initialize {
             // Nothing else goes out before the session id is known.
             self.session().initialize = Some(id);
-            let posted = self.post(body, false).await;
+            let posted = self.post(body, false, mirrored).await;
             let posted = match posted {
                 Ok((response, _)) => match self.adopt_session(&response) {
                     Ok(()) => Ok((response, false)),
@@ -415,7 +438,7 @@ impl<C: HttpService> Conn<C> {
                 tokio::select! {
                     () = token.cancelled() => {}
                     () = async {
-                        let posted = conn.post(body, true).await;
+                        let posted = conn.post(body, true, mirrored).await;
                         conn.answer(&ids, posted).await;
                     } => {}
                 }
@@ -426,8 +449,8 @@ impl<C: HttpService> Conn<C> {
 
     /// POSTs notifications or answers and waits for the status. Returns
     /// whether the server accepted them.
-    async fn post_in_order(&self, body: Bytes) -> bool {
-        match self.post(body, true).await {
+    async fn post_in_order(&self, body: Bytes, mirrored: HeaderMap) -> bool {
+        match self.post(body, true, mirrored).await {
             Ok((response, sent_session)) => {
                 let status = response.status();
                 if status.is_success() {
@@ -471,16 +494,24 @@ impl<C: HttpService> Conn<C> {
         with_session && self.session().id.is_some()
     }
 
-    /// POSTs `body`; `with_session` is false for `initialize`, which starts
-    /// a session. Returns the response and whether a session id was sent.
+    /// POSTs `body` with the `mirrored` headers of a modern request;
+    /// `with_session` is false for `initialize`, which starts a session.
+    /// Returns the response and whether a session id was sent.
     async fn post(
         &self,
         body: Bytes,
         with_session: bool,
+        mirrored: HeaderMap,
     ) -> Result<(Response<C::ResponseBody>, bool), BoxError> {
         let sent_session = self.sends_session(with_session);
-        let request = self
-            .request(Method::POST, with_session)
+        let mut builder = self.request(Method::POST, with_session);
+        if let Some(headers) = builder.headers_mut() {
+            // The request's own version wins over the negotiated one.
+            for (name, value) in &mirrored {
+                headers.insert(name, value.clone());
+            }
+        }
+        let request = builder
             .header(ACCEPT, ACCEPT_BOTH)
             .header(CONTENT_TYPE, CONTENT_JSON)
             .body(Full::new(body))?;
