@@ -746,3 +746,32 @@ async fn modern_requests_mirror_their_headers() {
     assert_eq!(call.header("mcp-name"), Some("=?base64?R3LDvMOfZQ==?="));
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_request_answered_202_gets_its_answer_on_the_get_stream() {
+    let (events, stream) = sse();
+    let stream = Mutex::new(Some(stream));
+    let server = TestServer::start(move |r: &Recorded| match (&r.method, r.rpc_method()) {
+        (&Method::POST, Some("initialize")) => with_session(json(&init_result(&r.id())), "s"),
+        (&Method::GET, _) => stream.lock().unwrap().take().unwrap_or_else(|| status(409)),
+        _ => accepted(),
+    })
+    .await;
+    let client = client()
+        .connect(server.builder().build_hyper().unwrap())
+        .await
+        .unwrap();
+    client.initialize().await.unwrap();
+    server.next(|r| r.method == Method::GET).await;
+    let ping = {
+        let client = client.clone();
+        tokio::spawn(async move { client.ping().await })
+    };
+    let request = server.next(|r| r.rpc_method() == Some("ping")).await;
+    events
+        .send(Bytes::from(event(&result(&request.id(), json!({})))))
+        .await
+        .unwrap();
+    ping.await.unwrap().unwrap();
+    client.close().await.unwrap();
+}

@@ -609,15 +609,17 @@ impl<C: HttpService> Conn<C> {
                         if !self.deliver(frame).await {
                             return;
                         }
-                        let missing: Vec<RequestId> = ids
+                        let mut missing: Vec<RequestId> = ids
                             .iter()
                             .filter(|id| !answered.contains(id))
                             .cloned()
                             .collect();
-                        let error = common::transport_error(
-                            "the MCP endpoint's JSON response did not answer the request",
-                        );
-                        self.fail(&missing, &error).await;
+                        if self.still_waiting(&mut missing) {
+                            let error = common::transport_error(
+                                "the MCP endpoint's JSON response did not answer the request",
+                            );
+                            self.fail(&missing, &error).await;
+                        }
                     }
                     Err(error) => {
                         let error = common::transport_error(error.to_string());
@@ -659,6 +661,9 @@ impl<C: HttpService> Conn<C> {
             if delivered || parser.last_event_id() != cursor {
                 attempt = 0;
             }
+            if kind == Kind::Post && !self.still_waiting(&mut awaiting) {
+                return;
+            }
             if kind == Kind::Post && parser.last_event_id().is_empty() {
                 let error = common::transport_error(
                     "the MCP endpoint ended the response stream before answering, with no event id to resume from",
@@ -678,6 +683,9 @@ impl<C: HttpService> Conn<C> {
                 }
                 policy.sleep(policy.delay(attempt, parser.retry())).await;
                 attempt += 1;
+                if kind == Kind::Post && !self.still_waiting(&mut awaiting) {
+                    return;
+                }
                 let cursor = parser.last_event_id().to_owned();
                 match self.get(Some(&cursor)).await {
                     Ok((response, sent_session)) => {
@@ -757,7 +765,31 @@ impl<C: HttpService> Conn<C> {
     /// Hands a frame to the client; `false` when it stopped listening.
     async fn deliver(&self, frame: Frame) -> bool {
         self.observe(&frame);
+        let answered = common::answers(&frame);
+        if !answered.is_empty() {
+            // Whatever stream it came on, these requests wait no longer.
+            let mut streams = self
+                .state
+                .streams
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for id in &answered {
+                streams.remove(id);
+            }
+        }
         self.state.frames.send(frame).await.is_ok()
+    }
+
+    /// Drops from `awaiting` the requests answered meanwhile on another
+    /// stream (or cancelled); `true` if some still wait.
+    fn still_waiting(&self, awaiting: &mut Vec<RequestId>) -> bool {
+        let streams = self
+            .state
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        awaiting.retain(|id| streams.contains_key(id));
+        !awaiting.is_empty()
     }
 
     /// Notes the negotiated version when the answer to `initialize` passes.
