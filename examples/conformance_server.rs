@@ -30,8 +30,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use mcp_tower::prelude::*;
-use mcp_tower::token::{ApiKeyGrant, ApiKeyValidator};
 use mcp_tower::services::transport::http::{StreamableHttpConfig, StreamableHttpService};
+use mcp_tower::token::{ApiKeyGrant, ApiKeyValidator};
 use tower::util::BoxCloneService;
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -110,7 +110,10 @@ fn endpoint(secured: bool) -> Result<Endpoint, BoxError> {
         .boxed_clone())
 }
 
-async fn route(endpoint: Endpoint, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn route(
+    endpoint: Endpoint,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     if request.uri().path() == "/mcp" {
         return endpoint.oneshot(request).await;
     }

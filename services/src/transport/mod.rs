@@ -16,6 +16,7 @@
 //! | a child process's stdin/stdout | `child` | `child-process` | `child::ChildProcess` | — |
 //! | Streamable HTTP, client side (over any tower HTTP client) | `http_client` | `http-client` | `http_client::StreamableHttpClient` | — |
 //! | HTTP+SSE of 2024-11-05 (deprecated) | `http_client`, `legacy_sse_server` | `http-client`, `legacy-sse` | `http_client::LegacySseClient` | `legacy_sse_server::LegacySseServer` |
+//! | Streamable HTTP (server side; mount it with axum or hyper) | `http` | `http-server` | — | `http::StreamableHttpService` |
 //!
 //! The listening servers (TCP, Unix, TLS, WebSocket) share `serve::Serve`:
 //! one session per connection in its own task, a bounded number of
@@ -25,6 +26,8 @@
 //! request as an extension, through [`serve_channel_with`].
 
 pub mod channel;
+#[cfg(feature = "child-process")]
+pub mod child;
 #[cfg(feature = "http-server")]
 pub mod http;
 #[cfg(feature = "http-client")]
@@ -32,9 +35,12 @@ pub mod http_client;
 #[cfg(feature = "legacy-sse")]
 pub mod legacy_sse_server;
 pub mod lines;
-#[cfg(feature = "child-process")]
-pub mod child;
-#[cfg(any(feature = "tcp", feature = "unix", feature = "tls", feature = "websocket"))]
+#[cfg(any(
+    feature = "tcp",
+    feature = "unix",
+    feature = "tls",
+    feature = "websocket"
+))]
 pub mod serve;
 #[cfg(feature = "stdio")]
 pub mod stdio;
@@ -49,6 +55,11 @@ pub mod unix;
 pub mod websocket;
 
 pub use channel::{Channel, ServeMessages, Transport, serve_channel, serve_channel_with};
-#[cfg(any(feature = "tcp", feature = "unix", feature = "tls", feature = "websocket"))]
+#[cfg(any(
+    feature = "tcp",
+    feature = "unix",
+    feature = "tls",
+    feature = "websocket"
+))]
 pub use serve::{ClientAddr, Serve, ServerHandle};
 pub use stream::StreamTransport;

@@ -190,11 +190,8 @@ impl Default for StreamableHttpConfigBuilder {
                 allow_delete: true,
                 origins: OriginPolicy::Loopback,
                 hosts: HostPolicy::Any,
-                versions: ProtocolVersion::SUPPORTED
-                    .iter()
-                    .copied()
-                    .filter(|v| v.uses_initialize())
-                    .collect(),
+                // 2026-07-28 requests are served without a session.
+                versions: ProtocolVersion::SUPPORTED.to_vec(),
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
                 max_batch_len: DEFAULT_MAX_BATCH_LEN,
                 max_sessions: DEFAULT_MAX_SESSIONS,
@@ -317,7 +314,8 @@ impl StreamableHttpConfigBuilder {
     }
 
     /// The protocol revisions accepted in `MCP-Protocol-Version` (default:
-    /// 2024-11-05 through 2025-11-25, those with `initialize`).
+    /// every revision this crate speaks; 2026-07-28 requests are served
+    /// without a session).
     #[must_use]
     pub fn versions(mut self, versions: impl IntoIterator<Item = ProtocolVersion>) -> Self {
         self.config.versions = versions.into_iter().collect();
@@ -557,7 +555,7 @@ mod tests {
         assert_eq!(config.origins, OriginPolicy::Loopback);
         assert_eq!(config.hosts, HostPolicy::Any);
         assert!(config.versions.contains(&ProtocolVersion::V2025_11_25));
-        assert!(!config.versions.contains(&ProtocolVersion::V2026_07_28));
+        assert!(config.versions.contains(&ProtocolVersion::V2026_07_28));
     }
 
     #[test]
