@@ -52,8 +52,19 @@ fn accept_with_defaults(params: &ElicitRequestParams) -> Result<ElicitResult, Er
     Ok(result)
 }
 
-async fn connect(url: &str, builder: McpClientBuilder) -> Result<McpClient, String> {
-    let transport = StreamableHttpClient::hyper(url).map_err(|e| format!("bad server URL: {e}"))?;
+/// Connects and initializes. `standalone` opens the optional GET stream;
+/// `sse-retry` leaves it closed, so the only GET is the resumption of the
+/// tool call's stream (with `Last-Event-ID`, after the server's `retry`)
+/// rather than a race between that and a fresh GET.
+async fn connect(
+    url: &str,
+    builder: McpClientBuilder,
+    standalone: bool,
+) -> Result<McpClient, String> {
+    let transport = StreamableHttpClient::builder(url)
+        .standalone_stream(standalone)
+        .build_hyper()
+        .map_err(|e| format!("bad server URL: {e}"))?;
     let client = builder
         .connect(transport)
         .await
@@ -69,7 +80,7 @@ async fn run(scenario: &str, url: &str) -> Result<(), String> {
     let builder = McpClient::builder().name("mcp-tower-conformance-client");
     match scenario {
         "initialize" | "tools_call" | "tools-call" => {
-            let client = connect(url, builder).await?;
+            let client = connect(url, builder, true).await?;
             let tools = client.list_tools().await.map_err(|e| e.to_string())?;
             if tools.iter().any(|t| t.name == "add_numbers") {
                 let result = client
@@ -84,7 +95,7 @@ async fn run(scenario: &str, url: &str) -> Result<(), String> {
             let builder = builder.on_elicitation(|params: ElicitRequestParams| async move {
                 accept_with_defaults(&params)
             });
-            let client = connect(url, builder).await?;
+            let client = connect(url, builder, true).await?;
             let tools = client.list_tools().await.map_err(|e| e.to_string())?;
             let Some(tool) = tools.iter().find(|t| t.name.contains("elicitation")) else {
                 return Err("the server has no elicitation tool".to_owned());
@@ -97,7 +108,7 @@ async fn run(scenario: &str, url: &str) -> Result<(), String> {
             client.close().await.map_err(|e| e.to_string())
         }
         "sse-retry" => {
-            let client = connect(url, builder).await?;
+            let client = connect(url, builder, false).await?;
             let result = client
                 .call_tool("test_reconnection", json!({}))
                 .await
