@@ -34,11 +34,31 @@
 //! Criterion runs its benches seconds apart, so on a shared machine its
 //! ratios carry the drift between them; the interleaved ratios do not.
 //!
+//! The interleaved check is reported twice: by the wall clock, and by the
+//! thread's CPU time (Linux `/proc/thread-self/schedstat`), which leaves out
+//! the time slices other processes took from the bench.
+//!
 //! `AUTH_PROFILE=bearer_es256|bearer_rs256|dpop_es256|validator_es256|
-//! raw_es256|raw_es256_same|raw_rs256` (with `AUTH_PROFILE_SECS`, default 10)
-//! runs one path in a loop instead of the benches, for `perf record` or
-//! `valgrind --tool=callgrind`; `AUTH_SUMMARY_ONLY=1` skips criterion and
-//! prints the interleaved check.
+//! validator_rs256|raw_es256|raw_es256_same|raw_rs256|raw_rs256_parsed`
+//! (with `AUTH_PROFILE_SECS`, default 10) runs one path in a loop instead of
+//! the benches, for `perf record` or `valgrind --tool=callgrind`; with
+//! `AUTH_PERF_CTL=ctl,ack` it also turns the counters of `perf stat -D -1
+//! --control fifo:ctl,ack` on for the timed stretches only, so that
+//! `cycles:u / calls` is the cost of one call, setup and request building
+//! left out, and unaffected by the time other processes hold the core:
+//!
+//! ```sh
+//! mkfifo /tmp/ctl /tmp/ack
+//! AUTH_PROFILE=bearer_rs256 AUTH_PROFILE_SECS=5 AUTH_PERF_CTL=/tmp/ctl,/tmp/ack \
+//!   perf stat -D -1 --control fifo:/tmp/ctl,/tmp/ack -e cycles:u,instructions:u \
+//!   target/release/deps/auth-* --bench
+//! ```
+//!
+//! Under valgrind, `--collect-atstart=no --toggle-collect=auth::stretch`
+//! counts the instructions of the timed stretches only (deterministic, so
+//! comparable across runs on a busy machine).
+//!
+//! `AUTH_SUMMARY_ONLY=1` skips criterion and prints the interleaved check.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -423,8 +443,8 @@ impl BearerBench {
 
     /// Makes `iters` calls (`block_on`: driven by `runtime`, else polled with
     /// a no-op waker); returns the time spent in them only.
-    fn run(&mut self, runtime: Option<&tokio::runtime::Runtime>, iters: u64) -> Duration {
-        let mut total = Duration::ZERO;
+    fn run(&mut self, runtime: Option<&tokio::runtime::Runtime>, iters: u64) -> Spent {
+        let mut total = Spent::ZERO;
         let mut remaining = usize::try_from(iters).unwrap();
         let mut batch = Vec::with_capacity(CHUNK);
         while remaining > 0 {
@@ -433,18 +453,19 @@ impl BearerBench {
                 batch.push(bearer_request(&self.authorizations[self.next]));
                 self.next = (self.next + 1) % self.authorizations.len();
             }
-            let start = Instant::now();
-            for request in batch.drain(..) {
-                let status = match runtime {
-                    Some(runtime) => call_block_on(runtime, &mut self.svc, request).status(),
-                    None => call(&mut self.svc, request).status(),
-                };
-                assert!(
-                    status == StatusCode::OK,
-                    "refused a valid request: {status}"
-                );
-            }
-            total += start.elapsed();
+            let svc = &mut self.svc;
+            total += stretch(&mut || {
+                for request in batch.drain(..) {
+                    let status = match runtime {
+                        Some(runtime) => call_block_on(runtime, svc, request).status(),
+                        None => call(svc, request).status(),
+                    };
+                    assert!(
+                        status == StatusCode::OK,
+                        "refused a valid request: {status}"
+                    );
+                }
+            });
             remaining -= n;
         }
         total
@@ -496,8 +517,8 @@ where
     }
 
     /// Makes `iters` calls; returns the time spent in them only.
-    fn run(&mut self, iters: u64) -> Duration {
-        let mut total = Duration::ZERO;
+    fn run(&mut self, iters: u64) -> Spent {
+        let mut total = Spent::ZERO;
         let mut remaining = usize::try_from(iters).unwrap();
         while remaining > 0 {
             if self.next == self.requests.len() {
@@ -505,21 +526,22 @@ where
                 self.next = 0;
             }
             let n = remaining.min(self.requests.len() - self.next).min(CHUNK);
-            let requests: Vec<_> = self.requests[self.next..self.next + n]
+            let mut requests: Vec<_> = self.requests[self.next..self.next + n]
                 .iter()
                 .map(Self::request)
                 .collect();
             let mut failed = None;
-            let start = Instant::now();
-            for request in requests {
-                let response = call(&mut self.svc, request);
-                if response.status() != StatusCode::OK {
-                    failed = Some(response);
-                    break;
+            let svc = &mut self.svc;
+            total += stretch(&mut || {
+                for request in requests.drain(..) {
+                    let response = call(svc, request);
+                    if response.status() != StatusCode::OK {
+                        failed = Some(response);
+                        break;
+                    }
+                    black_box(response);
                 }
-                black_box(response);
-            }
-            total += start.elapsed();
+            });
             if let Some(response) = failed {
                 check_ok("dpop", &response);
             }
@@ -568,7 +590,13 @@ impl Bench {
         let client = DpopKey::generate(Algorithm::ES256).unwrap();
         let issuer = Issuer::new(client.thumbprint());
         let validator = issuer.validator(&clock);
-        let proofs = sign_pool(&client, &issuer.bound_tokens, PROOF_POOL);
+        // Profiling a path without DPoP needs few proofs (signing 20 000
+        // takes long under valgrind).
+        let pool = match std::env::var("AUTH_PROFILE") {
+            Ok(what) if !what.starts_with("dpop") => 64,
+            _ => PROOF_POOL,
+        };
+        let proofs = sign_pool(&client, &issuer.bound_tokens, pool);
         let raw_dpop = RawTokenAndProof {
             tokens: RawPool::new(&issuer.es, &issuer.bound_tokens),
             proofs: RawPool::new(&client, &proofs),
@@ -635,17 +663,21 @@ fn bench_main(c: &mut Criterion, b: &mut Bench) {
     group.finish();
 
     let mut group = c.benchmark_group("bearer_jwt");
-    group.bench_function("es256", |x| x.iter_custom(|n| b.bearer_es.run(None, n)));
-    group.bench_function("rs256", |x| x.iter_custom(|n| b.bearer_rs.run(None, n)));
+    group.bench_function("es256", |x| {
+        x.iter_custom(|n| b.bearer_es.run(None, n).wall);
+    });
+    group.bench_function("rs256", |x| {
+        x.iter_custom(|n| b.bearer_rs.run(None, n).wall);
+    });
     let runtime = &b.runtime;
     let bearer_es = &mut b.bearer_es;
     group.bench_function("es256_block_on", |x| {
-        x.iter_custom(|n| bearer_es.run(Some(runtime), n));
+        x.iter_custom(|n| bearer_es.run(Some(runtime), n).wall);
     });
     group.finish();
 
     let mut group = c.benchmark_group("bearer_jwt_dpop");
-    group.bench_function("es256", |x| x.iter_custom(|n| b.dpop.run(n)));
+    group.bench_function("es256", |x| x.iter_custom(|n| b.dpop.run(n).wall));
     group.finish();
 
     let mut group = c.benchmark_group("auth_overhead");
@@ -708,7 +740,7 @@ fn bench_breakdown(c: &mut Criterion, b: &mut Bench) {
     });
     let dpop_only = &mut b.dpop_only;
     group.bench_function("dpop_layer_only_es256", |x| {
-        x.iter_custom(|n| dpop_only.run(n));
+        x.iter_custom(|n| dpop_only.run(n).wall);
     });
 
     // What the validator does besides the signature, piece by piece (hot
@@ -817,36 +849,178 @@ fn ns_per_iter(elapsed: Duration, iters: u64) -> f64 {
     elapsed.as_secs_f64() * 1e9 / iters
 }
 
-fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
-    let start = Instant::now();
-    for _ in 0..iters {
-        f();
+/// The calling thread's time on a CPU so far, in ns: the first field of
+/// Linux's `/proc/thread-self/schedstat`. Other jobs on this 2-core machine
+/// (compilers, test runs) preempt the bench; wall time then includes their
+/// time slices, this does not (their cache and memory traffic still shows).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `perf stat`'s control and acknowledgement FIFOs, from
+/// `AUTH_PERF_CTL=ctl,ack` (profiling mode).
+struct PerfControl {
+    ctl: std::fs::File,
+    ack: std::io::BufReader<std::fs::File>,
+}
+
+static PERF_CONTROL: std::sync::OnceLock<Option<std::sync::Mutex<PerfControl>>> =
+    std::sync::OnceLock::new();
+
+/// Sends `enable` or `disable` to a `perf stat --control fifo:ctl,ack -D -1`
+/// this process runs under (when `AUTH_PERF_CTL=ctl,ack` is set) and waits
+/// for its acknowledgement, so the counters cover the timed stretches only:
+/// not the setup, nor the requests built between stretches.
+fn perf_control(command: &str) {
+    use std::io::{BufRead, Write};
+    let control = PERF_CONTROL.get_or_init(|| {
+        let paths = std::env::var("AUTH_PERF_CTL").ok()?;
+        let (ctl, ack) = paths.split_once(',')?;
+        Some(std::sync::Mutex::new(PerfControl {
+            ctl: std::fs::OpenOptions::new().write(true).open(ctl).ok()?,
+            ack: std::io::BufReader::new(std::fs::File::open(ack).ok()?),
+        }))
+    });
+    if let Some(control) = control {
+        let mut control = control.lock().unwrap();
+        writeln!(control.ctl, "{command}").unwrap();
+        let mut line = String::new();
+        control.ack.read_line(&mut line).unwrap();
     }
+}
+
+/// Wall-clock and thread CPU time of a timed stretch.
+#[derive(Clone, Copy)]
+struct Spent {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Spent {
+    const ZERO: Spent = Spent {
+        wall: Duration::ZERO,
+        cpu: Some(Duration::ZERO),
+    };
+}
+
+impl std::ops::AddAssign for Spent {
+    fn add_assign(&mut self, other: Spent) {
+        self.wall += other.wall;
+        self.cpu = self.cpu.zip(other.cpu).map(|(a, b)| a + b);
+    }
+}
+
+/// Measures a stretch in wall-clock and thread CPU time.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Option<u64>,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        let cpu = thread_cpu_ns();
+        perf_control("enable");
+        Self {
+            wall: Instant::now(),
+            cpu,
+        }
+    }
+
+    fn elapsed(&self) -> Spent {
+        let wall = self.wall.elapsed();
+        perf_control("disable");
+        let cpu = thread_cpu_ns()
+            .zip(self.cpu)
+            .map(|(end, start)| Duration::from_nanos(end.saturating_sub(start)));
+        Spent { wall, cpu }
+    }
+}
+
+fn timed(iters: u64, mut f: impl FnMut()) -> Spent {
+    stretch(&mut || {
+        for _ in 0..iters {
+            f();
+        }
+    })
+}
+
+/// Times one stretch of calls. Never inlined, so that `valgrind
+/// --tool=callgrind --collect-atstart=no --toggle-collect=auth::stretch`
+/// counts the instructions of the timed stretches only.
+#[inline(never)]
+fn stretch(f: &mut dyn FnMut()) -> Spent {
+    let start = Stopwatch::start();
+    f();
     start.elapsed()
 }
 
-/// `iters` runs of `f`, in ns per run.
-fn per_iter(iters: u64, f: impl FnMut()) -> f64 {
-    ns_per_iter(timed(iters, f), iters)
+/// Time per iteration, wall-clock and thread CPU, in ns.
+#[derive(Clone, Copy)]
+struct PerIter {
+    wall: f64,
+    cpu: Option<f64>,
 }
 
-/// One ratio measured many times: in each round the baseline runs right
-/// before and right after the layer path, so drift and background load (this
-/// is a shared 2-core VM) hit both alike; each round gives one ratio.
+impl PerIter {
+    fn of(spent: Spent, iters: u64) -> Self {
+        Self {
+            wall: ns_per_iter(spent.wall, iters),
+            cpu: spent.cpu.map(|cpu| ns_per_iter(cpu, iters)),
+        }
+    }
+
+    fn times(self, k: f64) -> Self {
+        Self {
+            wall: self.wall * k,
+            cpu: self.cpu.map(|cpu| cpu * k),
+        }
+    }
+}
+
+/// `iters` runs of `f`, per run.
+fn per_iter(iters: u64, f: impl FnMut()) -> PerIter {
+    PerIter::of(timed(iters, f), iters)
+}
+
+/// One ratio measured many times, by one clock.
 #[derive(Default)]
-struct Paired {
+struct Ratios {
     layer: Vec<f64>,
     base: Vec<f64>,
     ratio: Vec<f64>,
 }
 
-impl Paired {
+impl Ratios {
     /// `layer` against the mean of the baselines around it (ns per iteration).
     fn record(&mut self, before: f64, layer: f64, after: f64) {
         let base = f64::midpoint(before, after);
         self.layer.push(layer);
         self.base.push(base);
         self.ratio.push(layer / base);
+    }
+}
+
+/// One ratio measured many times: in each round the baseline runs right
+/// before and right after the layer path, so drift and background load (this
+/// is a shared 2-core VM) hit both alike; each round gives one ratio, by the
+/// wall clock and by the thread's CPU time.
+#[derive(Default)]
+struct Paired {
+    wall: Ratios,
+    cpu: Ratios,
+}
+
+impl Paired {
+    fn record(&mut self, before: PerIter, layer: PerIter, after: PerIter) {
+        self.wall.record(before.wall, layer.wall, after.wall);
+        if let (Some(b), Some(l), Some(a)) = (before.cpu, layer.cpu, after.cpu) {
+            self.cpu.record(b, l, a);
+        }
     }
 }
 
@@ -903,12 +1077,12 @@ fn interleaved(b: &mut Bench) -> Interleaved {
         };
         let q1 = parsed_es(b, iters_es);
         let a1 = raw_es(b, iters_es);
-        let layer = ns_per_iter(b.bearer_es.run(None, iters_es), iters_es);
+        let layer = PerIter::of(b.bearer_es.run(None, iters_es), iters_es);
         let a2 = raw_es(b, iters_es);
         let q2 = parsed_es(b, iters_es);
         t.es_parsed.record(q1, layer, q2);
         let runtime = &b.runtime;
-        let layer_block_on = ns_per_iter(b.bearer_es.run(Some(runtime), iters_es), iters_es);
+        let layer_block_on = PerIter::of(b.bearer_es.run(Some(runtime), iters_es), iters_es);
         let a3 = raw_es(b, iters_es);
         let validator = per_iter(iters_es, || {
             i += 1;
@@ -936,7 +1110,7 @@ fn interleaved(b: &mut Bench) -> Interleaved {
         };
         let q1 = parsed_rs(b);
         let r1 = rsa(b);
-        let layer = ns_per_iter(b.bearer_rs.run(None, iters_rs), iters_rs);
+        let layer = PerIter::of(b.bearer_rs.run(None, iters_rs), iters_rs);
         let r2 = rsa(b);
         let q2 = parsed_rs(b);
         t.rs_parsed.record(q1, layer, q2);
@@ -948,7 +1122,7 @@ fn interleaved(b: &mut Bench) -> Interleaved {
         t.rs.record(r1, layer, r2);
         t.validator_rs.record(r2, validator, r3);
 
-        let two = |b: &mut Bench| 2.0 * raw_es(b, iters_dpop);
+        let two = |b: &mut Bench| raw_es(b, iters_dpop).times(2.0);
         let pair = |b: &mut Bench| {
             per_iter(iters_dpop, || {
                 black_box(b.raw_dpop.verify_next());
@@ -956,20 +1130,26 @@ fn interleaved(b: &mut Bench) -> Interleaved {
         };
         let d1 = two(b);
         let p1 = pair(b);
-        let layer = ns_per_iter(b.dpop.run(iters_dpop), iters_dpop);
+        let layer = PerIter::of(b.dpop.run(iters_dpop), iters_dpop);
         let p2 = pair(b);
         let d2 = two(b);
         t.dpop_2x.record(d1, layer, d2);
         t.dpop_pair.record(p1, layer, p2);
 
         let trivial = 100_000;
-        t.noop.push(per_iter(trivial, || {
-            poll_now(async { black_box(1u32) });
-        }));
+        t.noop.push(
+            per_iter(trivial, || {
+                poll_now(async { black_box(1u32) });
+            })
+            .wall,
+        );
         let runtime = &b.runtime;
-        t.block_on.push(per_iter(trivial, || {
-            runtime.block_on(async { black_box(1u32) });
-        }));
+        t.block_on.push(
+            per_iter(trivial, || {
+                runtime.block_on(async { black_box(1u32) });
+            })
+            .wall,
+        );
     }
     t
 }
@@ -996,7 +1176,7 @@ fn criterion_line(name: &str, layer: f64, baseline: f64, driver: f64) {
 
 /// One line of the interleaved check: median times, and the median and
 /// interquartile range of the per-round ratios.
-fn paired_line(name: &str, p: &Paired, driver: f64) {
+fn paired_line(name: &str, p: &Ratios, driver: f64) {
     let ratio = quantile(&p.ratio, 0.5);
     let net: Vec<f64> = p
         .layer
@@ -1020,6 +1200,12 @@ fn paired_line(name: &str, p: &Paired, driver: f64) {
 fn summary(b: &mut Bench, since: SystemTime) {
     println!();
     println!("== auth ratio summary (target <= 1.15) ==");
+    criterion_summary(since);
+    interleaved_summary(b);
+}
+
+/// The ratios from criterion's estimates of this run.
+fn criterion_summary(since: SystemTime) {
     let cm = |g: &str, n: &str| criterion_mean(g, n, since);
     if let (Some(raw_es), Some(raw_rs), Some(raw_pair), Some(es), Some(rs), Some(dp), Some(es_bo)) = (
         cm("auth_raw", "es256"),
@@ -1059,47 +1245,74 @@ fn summary(b: &mut Bench, since: SystemTime) {
     } else {
         println!("criterion estimates: not every bench ran in this run (filtered?); skipped");
     }
+}
+
+/// Which clock of a [`Paired`] measurement a summary reads.
+type Clock = fn(&Paired) -> &Ratios;
+
+/// The ratios of the interleaved check, run now.
+fn interleaved_summary(b: &mut Bench) {
     let t = interleaved(b);
     let noop = quantile(&t.noop, 0.5);
     let block_on = quantile(&t.block_on, 0.5);
-    println!(
-        "interleaved check, {ROUNDS} rounds, baseline measured right before and after the layer path in each:"
-    );
-    paired_line("bearer_jwt/es256 / raw es256", &t.es, 2.0 * noop);
-    paired_line("bearer_jwt/rs256 / raw rs256", &t.rs, 2.0 * noop);
-    paired_line(
-        "bearer_jwt/es256 / raw es256, key parsed once",
-        &t.es_parsed,
-        2.0 * noop,
-    );
-    paired_line(
-        "bearer_jwt/rs256 / raw rs256, key parsed once",
-        &t.rs_parsed,
-        2.0 * noop,
-    );
-    paired_line(
-        "bearer_jwt/es256_block_on / raw es256",
-        &t.es_block_on,
-        block_on,
-    );
-    paired_line(
-        "bearer_jwt_dpop/es256 / (2 x raw es256)",
-        &t.dpop_2x,
-        2.0 * noop,
-    );
-    paired_line(
-        "bearer_jwt_dpop/es256 / raw token+proof",
-        &t.dpop_pair,
-        2.0 * noop,
-    );
-    println!("  for scale:");
-    paired_line("(validator alone, es256) / raw es256", &t.validator_es, 0.0);
-    paired_line("(validator alone, rs256) / raw rs256", &t.validator_rs, 0.0);
-    paired_line(
-        "(raw es256, one token repeated) / raw es256",
-        &t.same_token,
-        0.0,
-    );
+    let lines: [(&str, &Paired, f64); 10] = [
+        ("bearer_jwt/es256 / raw es256", &t.es, 2.0 * noop),
+        ("bearer_jwt/rs256 / raw rs256", &t.rs, 2.0 * noop),
+        (
+            "bearer_jwt/es256 / raw es256, key parsed once",
+            &t.es_parsed,
+            2.0 * noop,
+        ),
+        (
+            "bearer_jwt/rs256 / raw rs256, key parsed once",
+            &t.rs_parsed,
+            2.0 * noop,
+        ),
+        (
+            "bearer_jwt/es256_block_on / raw es256",
+            &t.es_block_on,
+            block_on,
+        ),
+        (
+            "bearer_jwt_dpop/es256 / (2 x raw es256)",
+            &t.dpop_2x,
+            2.0 * noop,
+        ),
+        (
+            "bearer_jwt_dpop/es256 / raw token+proof",
+            &t.dpop_pair,
+            2.0 * noop,
+        ),
+        ("(validator alone, es256) / raw es256", &t.validator_es, 0.0),
+        ("(validator alone, rs256) / raw rs256", &t.validator_rs, 0.0),
+        (
+            "(raw es256, one token repeated) / raw es256",
+            &t.same_token,
+            0.0,
+        ),
+    ];
+    let clocks: [(&str, Clock); 2] = [
+        ("wall-clock time", |p| &p.wall),
+        (
+            "thread CPU time (leaves out the time other processes held the core)",
+            |p| &p.cpu,
+        ),
+    ];
+    for (clock, pick) in clocks {
+        if lines.iter().any(|(_, p, _)| pick(p).ratio.is_empty()) {
+            println!("interleaved check by {clock}: not available here");
+            continue;
+        }
+        println!(
+            "interleaved check, {ROUNDS} rounds, by {clock}; baseline measured right before and after the layer path in each:"
+        );
+        for (index, (name, paired, driver)) in lines.iter().enumerate() {
+            if index == 7 {
+                println!("  for scale:");
+            }
+            paired_line(name, pick(paired), *driver);
+        }
+    }
     println!("  driver: noop poll {noop:.1} ns (x2 per request), block_on {block_on:.1} ns");
 }
 
@@ -1118,7 +1331,7 @@ fn profile(b: &mut Bench, what: &str) {
     let chunk = CHUNK as u64;
     let mut i = 0;
     while Instant::now() < deadline {
-        busy += match what {
+        let spent = match what {
             "bearer_es256" => b.bearer_es.run(None, chunk),
             "bearer_rs256" => b.bearer_rs.run(None, chunk),
             "dpop_es256" => b.dpop.run(chunk),
@@ -1132,11 +1345,19 @@ fn profile(b: &mut Bench, what: &str) {
             "raw_es256_same" => timed(chunk, || {
                 black_box(b.raw_es.verify_at(0));
             }),
+            "validator_rs256" => timed(chunk, || {
+                i += 1;
+                black_box(b.validate(&b.issuer.rs_tokens, i));
+            }),
+            "raw_rs256_parsed" => timed(chunk, || {
+                black_box(b.raw_rs.verify_next_parsed());
+            }),
             "raw_rs256" => timed(chunk, || {
                 black_box(b.raw_rs.verify_next());
             }),
             other => panic!("unknown AUTH_PROFILE {other:?}"),
         };
+        busy += spent.wall;
         calls += chunk;
     }
     println!(

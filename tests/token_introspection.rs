@@ -238,7 +238,7 @@ async fn active_token_is_accepted_with_claims_mapped() {
         claims.cnf_jkt.as_deref(),
         Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
     );
-    assert_eq!(claims.raw["tenant"], "acme");
+    assert_eq!(claims.raw()["tenant"], "acme");
     assert_eq!(claims.principal().subject, "alice");
 
     // RFC 7662 §2.1: a form-encoded POST with the hint, authenticated with

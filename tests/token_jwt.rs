@@ -358,7 +358,7 @@ async fn valid_rs256_ps256_es256_tokens_are_accepted_and_mapped() {
             c.cnf_jkt.as_deref(),
             Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
         );
-        assert_eq!(c.raw["jti"], "token-1");
+        assert_eq!(c.raw()["jti"], "token-1");
     }
     // One fetch served all three.
     assert_eq!(server.hits(), 1);
@@ -939,7 +939,7 @@ async fn pyjwt_fixtures() {
             match (expect, result) {
                 ("ok", Ok(c)) => {
                     let payload = entry["claims"].as_object().unwrap();
-                    assert_eq!(&c.raw, payload, "{name}");
+                    assert_eq!(c.raw(), payload, "{name}");
                     assert_eq!(c.subject.as_deref(), payload["sub"].as_str());
                     assert_eq!(c.client_id.as_deref(), payload["client_id"].as_str());
                     assert_eq!(c.scopes, ["tools:read", "tools:call"], "{name}");

@@ -14,7 +14,8 @@ mod form;
 use std::fmt;
 use std::sync::Arc;
 
-use http::Request;
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Request};
 
 use crate::authorization::{self, AuthorizationError};
 use crate::challenge::{ChallengeConfig, ErrorCode, Rejection};
@@ -26,10 +27,22 @@ pub use form::{DEFAULT_FORM_LIMIT, FormBodyToken, FormBodyTokenFuture, FormBodyT
 /// The access token of a request, as found by [`BearerLayer`].
 ///
 /// `Debug` never shows the token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct BearerToken {
     scheme: TokenScheme,
-    token: Arc<str>,
+    token: Secret,
+}
+
+/// Where the token's text is.
+#[derive(Clone)]
+enum Secret {
+    Owned(Arc<str>),
+    /// The end of the `Authorization` header value, from `start`: the
+    /// header's bytes are shared, not copied (a JWT has ~1 KB).
+    Header {
+        value: HeaderValue,
+        start: usize,
+    },
 }
 
 impl BearerToken {
@@ -37,7 +50,27 @@ impl BearerToken {
     pub fn new(scheme: TokenScheme, token: impl Into<Arc<str>>) -> Self {
         Self {
             scheme,
-            token: token.into(),
+            token: Secret::Owned(token.into()),
+        }
+    }
+
+    /// `token`, which [`authorization::access_token`] found at the end of
+    /// `value`: kept as a share of the header value when it is that.
+    fn from_header(scheme: TokenScheme, value: &HeaderValue, token: &str) -> Self {
+        let bytes = value.as_bytes();
+        // Where `token` starts in `value`. When it starts inside and ends
+        // where the value ends, it is the value's own tail.
+        let start = (token.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        if start <= bytes.len() && bytes.len() - start == token.len() {
+            Self {
+                scheme,
+                token: Secret::Header {
+                    value: value.clone(),
+                    start,
+                },
+            }
+        } else {
+            Self::new(scheme, token)
         }
     }
 
@@ -48,9 +81,25 @@ impl BearerToken {
 
     /// The token itself. Never log it.
     pub fn secret(&self) -> &str {
-        &self.token
+        match &self.token {
+            Secret::Owned(token) => token,
+            // Checked as `token68` (ASCII) when found, so this cannot fail.
+            Secret::Header { value, start } => value
+                .as_bytes()
+                .get(*start..)
+                .and_then(|token| std::str::from_utf8(token).ok())
+                .unwrap_or_default(),
+        }
     }
 }
+
+impl PartialEq for BearerToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.scheme == other.scheme && self.secret() == other.secret()
+    }
+}
+
+impl Eq for BearerToken {}
 
 impl fmt::Debug for BearerToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -115,7 +164,10 @@ impl BearerCheck {
             ));
         }
         match authorization::access_token(request.headers()) {
-            Ok(Some((scheme, token))) => Ok(BearerToken::new(scheme, token)),
+            Ok(Some((scheme, token))) => Ok(match request.headers().get(AUTHORIZATION) {
+                Some(value) => BearerToken::from_header(scheme, value, token),
+                None => BearerToken::new(scheme, token),
+            }),
             // Found in the body by `FormBodyTokenLayer`.
             Ok(None) if request.extensions().get::<BearerToken>().is_some() => request
                 .extensions()
@@ -161,6 +213,25 @@ mod tests {
         assert!(token_in_query(Some("a=1&access_token=")));
         assert!(!token_in_query(Some("my_access_token=x")));
         assert!(!token_in_query(None));
+    }
+
+    #[test]
+    fn shares_the_header_value() {
+        let value = HeaderValue::from_static("DPoP  abc.def");
+        let mut headers = http::HeaderMap::new();
+        headers.insert(AUTHORIZATION, value);
+        let (scheme, token) = authorization::access_token(&headers).unwrap().unwrap();
+        let value = &headers[AUTHORIZATION];
+        let shared = BearerToken::from_header(scheme, value, token);
+        assert!(matches!(shared.token, Secret::Header { start: 6, .. }));
+        assert_eq!(shared.secret(), "abc.def");
+        assert_eq!(shared, BearerToken::new(TokenScheme::Dpop, "abc.def"));
+        assert_ne!(shared, BearerToken::new(TokenScheme::Bearer, "abc.def"));
+        // A token that is not the value's tail is copied.
+        let copied = BearerToken::from_header(scheme, value, "abc");
+        assert!(matches!(copied.token, Secret::Owned(_)));
+        assert_eq!(copied.secret(), "abc");
+        assert!(!format!("{shared:?}").contains("abc"));
     }
 
     #[test]

@@ -27,6 +27,24 @@ pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, Base64Error> {
     URL_SAFE_NO_PAD.decode(text).map_err(|_| Base64Error)
 }
 
+/// How many bytes `len` characters of unpadded base64url decode to, or `None`
+/// for a length no encoding has (one more than a multiple of four).
+pub fn decoded_len(len: usize) -> Option<usize> {
+    match len % 4 {
+        1 => None,
+        rest => Some(len / 4 * 3 + rest.saturating_sub(1)),
+    }
+}
+
+/// Decodes unpadded base64url strictly into `out`, returning the number of
+/// bytes written; `out` must hold [`decoded_len`] bytes, or this fails.
+/// No allocation, for hot paths that decode into a stack buffer.
+pub fn decode_to_slice(text: impl AsRef<[u8]>, out: &mut [u8]) -> Result<usize, Base64Error> {
+    URL_SAFE_NO_PAD
+        .decode_slice(text, out)
+        .map_err(|_| Base64Error)
+}
+
 /// Decodes unpadded base64url that must yield exactly `N` bytes.
 pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], Base64Error> {
     if text.len() != N.div_ceil(3) * 4 - (3 - N % 3) % 3 {
@@ -58,6 +76,27 @@ mod tests {
         // "YR" has non-zero trailing bits; "YQ" is the canonical form of "a".
         assert!(decode("YR").is_err());
         assert_eq!(decode("YQ").unwrap(), b"a");
+    }
+
+    #[test]
+    fn decodes_into_slices_as_strictly() {
+        let mut out = [0u8; 64];
+        for len in 0..40u8 {
+            let bytes: Vec<u8> = (0..len).map(|i: u8| i.wrapping_mul(37)).collect();
+            let text = encode(&bytes);
+            assert_eq!(decoded_len(text.len()), Some(bytes.len()));
+            let n = decode_to_slice(&text, &mut out).unwrap();
+            assert_eq!(&out[..n], bytes);
+            // Exactly large enough is enough; smaller fails.
+            assert_eq!(decode_to_slice(&text, &mut out[..bytes.len()]), Ok(n));
+            if !bytes.is_empty() {
+                assert!(decode_to_slice(&text, &mut out[..bytes.len() - 1]).is_err());
+            }
+        }
+        assert_eq!(decoded_len(5), None);
+        for bad in ["YQ==", "a+b/", "YR", "Y"] {
+            assert!(decode_to_slice(bad, &mut out).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -374,6 +374,22 @@ impl JwksSource {
             Kind::Url(source) => source.keys(now, refresh).await,
         }
     }
+
+    /// [`keys`](Self::keys) when it needs no I/O: always for a static set and
+    /// a file (read synchronously, as `keys` does); for a URL, when its
+    /// cached set is fresh or no fetch is allowed yet. `None`: call `keys`.
+    pub(crate) fn keys_now(
+        &self,
+        now: u64,
+        refresh: bool,
+    ) -> Option<Result<Arc<KeySet>, TokenError>> {
+        match &*self.kind {
+            Kind::Static(set) => Some(Ok(Arc::clone(set))),
+            Kind::File(file) => Some(Ok(file.keys(now, refresh))),
+            #[cfg(feature = "fetch")]
+            Kind::Url(source) => source.keys_now(now, refresh),
+        }
+    }
 }
 
 impl fmt::Debug for JwksSource {
@@ -710,6 +726,44 @@ mod url {
             )
         }
 
+        /// What [`keys`](Self::keys) answers without fetching: the cached
+        /// set while fresh (unless `refresh`), or what is there while the
+        /// next fetch is not due. `None`: a fetch is due.
+        pub(super) fn keys_now(
+            &self,
+            now: u64,
+            refresh: bool,
+        ) -> Option<Result<Arc<KeySet>, TokenError>> {
+            Self::cached(
+                &lock(&self.state),
+                now,
+                refresh,
+                self.policy.refresh_interval,
+            )
+        }
+
+        fn cached(
+            state: &State,
+            now: u64,
+            refresh: bool,
+            interval: u64,
+        ) -> Option<Result<Arc<KeySet>, TokenError>> {
+            if !refresh
+                && now < state.fresh_until
+                && let Some(keys) = &state.keys
+            {
+                return Some(Ok(Arc::clone(keys)));
+            }
+            if !state.may_fetch(now, interval) {
+                // Rate-limited: what we have, fresh or stale.
+                if state.keys.is_none() {
+                    tracing::debug!(target: "mcp_tower::token", "no JWKS keys and the next fetch is not due yet; refusing");
+                }
+                return Some(state.current());
+            }
+            None
+        }
+
         pub(super) async fn keys(
             self: &Arc<Self>,
             now: u64,
@@ -717,18 +771,10 @@ mod url {
         ) -> Result<Arc<KeySet>, TokenError> {
             let generation = {
                 let state = lock(&self.state);
-                if !refresh
-                    && now < state.fresh_until
-                    && let Some(keys) = &state.keys
+                if let Some(answer) =
+                    Self::cached(&state, now, refresh, self.policy.refresh_interval)
                 {
-                    return Ok(Arc::clone(keys));
-                }
-                if !state.may_fetch(now, self.policy.refresh_interval) {
-                    // Rate-limited: what we have, fresh or stale.
-                    if state.keys.is_none() {
-                        tracing::debug!(target: "mcp_tower::token", "no JWKS keys and the next fetch is not due yet; refusing");
-                    }
-                    return state.current();
+                    return answer;
                 }
                 state.generation
             };

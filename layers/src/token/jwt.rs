@@ -33,24 +33,24 @@
 //!
 //! Errors are [`TokenError`]s; neither they nor log events contain the token.
 
+use std::borrow::Cow;
 use std::fmt;
-use std::future::ready;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::clock::{self, SharedClock};
 use crate::config::ConfigError;
 use crate::jose::{Algorithm, b64, is_json_object};
 
+use super::claim_set::{self, Claim, ClaimSet};
 use super::claims::AccessClaims;
-use super::jwks::{JwksSource, Selection, VerificationKey};
-use super::validator::{TokenError, TokenValidator, ValidationFuture};
+use super::jwks::{JwksSource, KeySet, Selection, VerificationKey};
+use super::validator::{TokenError, TokenValidator, Validation, ValidationFuture};
 
 /// Default clock-skew allowance for `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -78,6 +78,7 @@ struct Inner {
     accept_generic_type: bool,
     max_token_bytes: usize,
     clock: SharedClock,
+    known_headers: KnownHeaders,
 }
 
 /// The configured shared secret, as a `jsonwebtoken` key (zeroized on drop),
@@ -251,6 +252,7 @@ impl JwtValidatorBuilder {
                 accept_generic_type: self.accept_generic_type,
                 max_token_bytes: self.max_token_bytes,
                 clock: self.clock,
+                known_headers: KnownHeaders::default(),
             }),
         })
     }
@@ -293,12 +295,18 @@ fn looks_like_public_key(secret: &[u8]) -> bool {
         || ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, secret).is_ok()
 }
 
-/// The JOSE header members this validator reads.
+/// The JOSE header members this validator reads, borrowed from the decoded
+/// header where they need no unescaping. A member named twice is refused
+/// (serde's derived parsing), so `alg` cannot be given once for a check and
+/// once for use.
 #[derive(Deserialize)]
-struct RawHeader {
-    alg: Option<String>,
-    typ: Option<String>,
-    kid: Option<String>,
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
     crit: Option<IgnoredAny>,
 }
 
@@ -309,25 +317,114 @@ enum TokenAlg {
     Hmac(jsonwebtoken::Algorithm),
 }
 
-/// A token that passed the syntax and header checks.
-struct Parsed {
-    token: Box<str>,
-    /// Length of `header.claims`, the signing input.
-    signed_len: usize,
-    alg: TokenAlg,
-    kid: Option<String>,
-    claims: Map<String, Value>,
-    signature: Vec<u8>,
+/// Longest signature accepted, in bytes: RSA with an 8192-bit key, the
+/// largest aws-lc verifies (ES256 signatures have 64 bytes, HMAC at most 64).
+const MAX_SIGNATURE_BYTES: usize = 1024;
+/// Decoded headers up to this size stay on the stack.
+const HEADER_STACK_BYTES: usize = 256;
+
+/// Where a token's header and signature are decoded: on the stack, so a
+/// token costs one allocation (its claims set, kept for
+/// [`AccessClaims::raw_json`]).
+struct Scratch {
+    header: [u8; HEADER_STACK_BYTES],
+    header_heap: Vec<u8>,
+    signature: [u8; MAX_SIGNATURE_BYTES],
 }
 
-impl Parsed {
-    fn signing_input(&self) -> &[u8] {
-        &self.token.as_bytes()[..self.signed_len]
+impl Scratch {
+    fn new() -> Self {
+        Self {
+            header: [0; HEADER_STACK_BYTES],
+            header_heap: Vec::new(),
+            signature: [0; MAX_SIGNATURE_BYTES],
+        }
+    }
+}
+
+/// A token that passed the syntax and header checks, borrowing from the
+/// token and from a [`Scratch`].
+struct Parsed<'a> {
+    /// `header.claims`, the signing input.
+    signing_input: &'a [u8],
+    signature: &'a [u8],
+    signature_b64: &'a str,
+    alg: TokenAlg,
+    kid: Option<Cow<'a, str>>,
+    /// The base64url header, when it was decoded and checked here rather
+    /// than found among the [`KnownHeaders`].
+    new_header: Option<&'a str>,
+    claims: ClaimSet,
+    /// The claims set's JSON text, valid UTF-8 that `claims` was read from.
+    claims_json: String,
+}
+
+/// How many headers [`KnownHeaders`] keeps.
+const KNOWN_HEADERS: usize = 8;
+
+/// Headers of tokens that verified, with what their checks decided.
+///
+/// The tokens one key of an issuer signs share their header byte for byte,
+/// and what the header checks decide (JSON object, no `crit`, `typ`, `alg`
+/// allowed, the `kid`) depends only on the header's text and on this
+/// validator's settings, which never change. So a token whose base64url
+/// header is one of these skips decoding and checking it again; every other
+/// check still runs. Only headers of tokens whose signature verified get in,
+/// so forged tokens cannot fill the slots; the first [`KNOWN_HEADERS`]
+/// distinct ones stay (a token with any other header is checked in full, as
+/// without this). Lock-free: each slot is set once.
+#[derive(Default)]
+struct KnownHeaders {
+    slots: [OnceLock<KnownHeader>; KNOWN_HEADERS],
+}
+
+struct KnownHeader {
+    b64: Box<str>,
+    alg: TokenAlg,
+    kid: Option<Box<str>>,
+}
+
+impl KnownHeaders {
+    fn get(&self, header_b64: &str) -> Option<&KnownHeader> {
+        self.slots
+            .iter()
+            .map_while(OnceLock::get)
+            .find(|known| *known.b64 == *header_b64)
     }
 
-    fn signature_b64(&self) -> &str {
-        &self.token[self.signed_len + 1..]
+    fn insert(&self, header_b64: &str, alg: TokenAlg, kid: Option<&str>) {
+        let mut entry = KnownHeader {
+            b64: header_b64.into(),
+            alg,
+            kid: kid.map(Into::into),
+        };
+        for slot in &self.slots {
+            if slot.get().is_none() {
+                match slot.set(entry) {
+                    Ok(()) => return,
+                    Err(lost) => entry = lost,
+                }
+            }
+            // Full, or set meanwhile by another request.
+            if slot.get().is_some_and(|known| *known.b64 == *header_b64) {
+                return;
+            }
+        }
     }
+}
+
+/// The outcome of trying to validate without I/O.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "`Done` is the usual outcome and is moved once; boxing it would add an allocation"
+)]
+enum Attempt {
+    Done(Result<AccessClaims, TokenError>),
+    /// The key source must fetch first; with `refresh`, the current set was
+    /// seen to lack the token's key.
+    Fetch {
+        refresh: bool,
+    },
 }
 
 /// RFC 9068 §2.1: `at+jwt`, with or without the `application/` prefix,
@@ -344,9 +441,14 @@ fn type_allowed(typ: Option<&str>, accept_generic: bool) -> bool {
 }
 
 impl Inner {
-    /// Syntax, header, `typ` and `alg` checks: no I/O, so malformed tokens
-    /// never cause a JWKS fetch.
-    fn parse(&self, token: &str) -> Result<Parsed, TokenError> {
+    /// Syntax, header, `typ` and `alg` checks, and the claims set read (its
+    /// types are judged later, after the signature): no I/O, so malformed
+    /// tokens never cause a JWKS fetch.
+    fn parse<'a>(
+        &'a self,
+        token: &'a str,
+        scratch: &'a mut Scratch,
+    ) -> Result<Parsed<'a>, TokenError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::Malformed("token is larger than allowed"));
         }
@@ -358,12 +460,70 @@ impl Inner {
                 "expected a JWS in compact form: three dot-separated parts",
             ));
         };
-        let header_json = b64::decode(header_b64)
-            .map_err(|_| TokenError::Malformed("header is not base64url"))?;
-        if !is_json_object(&header_json) {
+        let Scratch {
+            header: header_stack,
+            header_heap,
+            signature: signature_buf,
+        } = scratch;
+        let (alg, kid, new_header) = if let Some(known) = self.known_headers.get(header_b64) {
+            (known.alg, known.kid.as_deref().map(Cow::Borrowed), None)
+        } else {
+            let (alg, kid) = self.parse_header(header_b64, header_stack, header_heap)?;
+            (alg, kid, Some(header_b64))
+        };
+        let claims_json = b64::decode(claims_b64)
+            .map_err(|_| TokenError::Malformed("claims are not base64url"))?;
+        let claims_json = String::from_utf8(claims_json)
+            .map_err(|_| TokenError::Malformed("claims are not a JSON object"))?;
+        if !is_json_object(claims_json.as_bytes()) {
+            return Err(TokenError::Malformed("claims are not a JSON object"));
+        }
+        let claims = claim_set::parse(&claims_json)
+            .map_err(|_| TokenError::Malformed("claims are not a JSON object"))?;
+        let signature: &[u8] = match b64::decoded_len(signature_b64.len()) {
+            Some(len) if (1..=MAX_SIGNATURE_BYTES).contains(&len) => {
+                let n = b64::decode_to_slice(signature_b64, signature_buf)
+                    .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
+                &signature_buf[..n]
+            }
+            _ => return Err(TokenError::Malformed("signature is not base64url")),
+        };
+        Ok(Parsed {
+            signing_input: &token.as_bytes()[..header_b64.len() + 1 + claims_b64.len()],
+            signature,
+            signature_b64,
+            alg,
+            kid,
+            new_header,
+            claims,
+            claims_json,
+        })
+    }
+
+    /// Decodes the JOSE header and checks it: JSON object, no `crit`, `typ`
+    /// and `alg` allowed. Returns how to verify and the `kid`.
+    fn parse_header<'a>(
+        &self,
+        header_b64: &str,
+        stack: &'a mut [u8; HEADER_STACK_BYTES],
+        heap: &'a mut Vec<u8>,
+    ) -> Result<(TokenAlg, Option<Cow<'a, str>>), TokenError> {
+        let header_json: &[u8] = match b64::decoded_len(header_b64.len()) {
+            Some(len) if len <= HEADER_STACK_BYTES => {
+                let n = b64::decode_to_slice(header_b64, stack)
+                    .map_err(|_| TokenError::Malformed("header is not base64url"))?;
+                &stack[..n]
+            }
+            _ => {
+                *heap = b64::decode(header_b64)
+                    .map_err(|_| TokenError::Malformed("header is not base64url"))?;
+                heap
+            }
+        };
+        if !is_json_object(header_json) {
             return Err(TokenError::Malformed("header is not a JSON object"));
         }
-        let header: RawHeader = serde_json::from_slice(&header_json)
+        let header: RawHeader<'a> = serde_json::from_slice(header_json)
             .map_err(|_| TokenError::Malformed("header is not a valid JOSE header"))?;
         if header.crit.is_some() {
             return Err(TokenError::Malformed(
@@ -377,26 +537,16 @@ impl Inner {
         if !type_allowed(header.typ.as_deref(), self.accept_generic_type) {
             return Err(TokenError::WrongType);
         }
-        let alg = self.token_alg(alg_name)?;
-        let claims_json = b64::decode(claims_b64)
-            .map_err(|_| TokenError::Malformed("claims are not base64url"))?;
-        if !is_json_object(&claims_json) {
-            return Err(TokenError::Malformed("claims are not a JSON object"));
+        Ok((self.token_alg(alg_name)?, header.kid))
+    }
+
+    /// Notes the header of a token whose signature verified (see
+    /// [`KnownHeaders`]).
+    fn verified(&self, parsed: &Parsed<'_>) {
+        if let Some(header_b64) = parsed.new_header {
+            self.known_headers
+                .insert(header_b64, parsed.alg, parsed.kid.as_deref());
         }
-        let claims: Map<String, Value> = serde_json::from_slice(&claims_json)
-            .map_err(|_| TokenError::Malformed("claims are not a JSON object"))?;
-        let signature = match b64::decode(signature_b64) {
-            Ok(signature) if !signature.is_empty() => signature,
-            _ => return Err(TokenError::Malformed("signature is not base64url")),
-        };
-        Ok(Parsed {
-            token: token.into(),
-            signed_len: header_b64.len() + 1 + claims_b64.len(),
-            alg,
-            kid: header.kid,
-            claims,
-            signature,
-        })
     }
 
     /// RFC 8725 §3.1: only algorithms this resource chose.
@@ -427,117 +577,171 @@ impl Inner {
         verify_signature(parsed, &key.key, alg)
     }
 
-    /// Finds the key (refreshing the set once for an unknown `kid`) and
-    /// verifies the signature.
-    async fn verify_asymmetric(
-        &self,
-        parsed: &Parsed,
-        alg: Algorithm,
-        now: u64,
-    ) -> Result<(), TokenError> {
-        let source = self.keys.as_ref().ok_or(TokenError::AlgorithmNotAllowed)?;
-        let kid = parsed.kid.as_deref();
-        let mut keys = source.keys(now, false).await?;
-        if matches!(keys.select(kid, alg), Selection::NotFound) {
-            tracing::debug!(target: "mcp_tower::token", kid, "no key for the token; asking the key source for a refresh");
-            keys = source.keys(now, true).await?;
-        }
-        let key: &VerificationKey = match keys.select(kid, alg) {
-            Selection::Found(key) => key,
-            Selection::NotFound => return Err(TokenError::UnknownKey),
-            Selection::AlgMismatch => {
-                tracing::debug!(target: "mcp_tower::token", kid, %alg, "token alg does not fit its key");
-                return Err(TokenError::AlgorithmNotAllowed);
-            }
-            Selection::Ambiguous => {
-                tracing::debug!(target: "mcp_tower::token", %alg, "token has no kid and several keys fit");
-                return Err(TokenError::UnknownKey);
+    /// Validates when that needs no I/O: the key set is at hand (a static
+    /// set, a file, a URL's cached set) and, if the token's key is not in
+    /// it, the source can look again without fetching. Otherwise says what
+    /// [`validate_fetching`](Self::validate_fetching) must do. Nothing is
+    /// copied out of `token` but its claims set.
+    fn validate_now(&self, token: &str) -> Attempt {
+        let now = self.clock.now_unix();
+        let mut scratch = Scratch::new();
+        let parsed = match self.parse(token, &mut scratch) {
+            Ok(parsed) => parsed,
+            Err(error) => return Attempt::Done(Err(error)),
+        };
+        let verified = match parsed.alg {
+            TokenAlg::Hmac(alg) => self.verify_hmac(&parsed, alg),
+            TokenAlg::Asymmetric(alg) => {
+                let Some(source) = &self.keys else {
+                    return Attempt::Done(Err(TokenError::AlgorithmNotAllowed));
+                };
+                let keys = match source.keys_now(now, false) {
+                    Some(Ok(keys)) => keys,
+                    Some(Err(error)) => return Attempt::Done(Err(error)),
+                    None => return Attempt::Fetch { refresh: false },
+                };
+                let keys = if has_key(&keys, &parsed, alg) {
+                    keys
+                } else {
+                    log_refresh(&parsed);
+                    match source.keys_now(now, true) {
+                        Some(Ok(keys)) => keys,
+                        Some(Err(error)) => return Attempt::Done(Err(error)),
+                        None => return Attempt::Fetch { refresh: true },
+                    }
+                };
+                verify_asymmetric(&keys, &parsed, alg)
             }
         };
-        // The key was parsed once when the set was loaded (aws-lc), so the
-        // signature check does not rebuild it.
-        let prepared = key.prepared(alg).ok_or(TokenError::AlgorithmNotAllowed)?;
-        prepared
-            .verify(parsed.signing_input(), &parsed.signature)
-            .map_err(|_| TokenError::InvalidSignature)
+        if verified.is_ok() {
+            self.verified(&parsed);
+        }
+        Attempt::Done(verified.and_then(|()| self.accept(parsed, now)))
+    }
+
+    /// Validates with the key source's I/O: a JWKS fetch that is due, or a
+    /// refresh for an unknown `kid` (`refresh`: the set at hand was already
+    /// seen to lack the key).
+    async fn validate_fetching(
+        &self,
+        token: &str,
+        refresh: bool,
+    ) -> Result<AccessClaims, TokenError> {
+        let now = self.clock.now_unix();
+        let mut scratch = Scratch::new();
+        let parsed = self.parse(token, &mut scratch)?;
+        match parsed.alg {
+            TokenAlg::Hmac(alg) => self.verify_hmac(&parsed, alg)?,
+            TokenAlg::Asymmetric(alg) => {
+                let source = self.keys.as_ref().ok_or(TokenError::AlgorithmNotAllowed)?;
+                let keys = if refresh {
+                    source.keys(now, true).await?
+                } else {
+                    let keys = source.keys(now, false).await?;
+                    if has_key(&keys, &parsed, alg) {
+                        keys
+                    } else {
+                        log_refresh(&parsed);
+                        source.keys(now, true).await?
+                    }
+                };
+                verify_asymmetric(&keys, &parsed, alg)?;
+            }
+        }
+        self.verified(&parsed);
+        self.accept(parsed, now)
+    }
+
+    /// After the signature: the claim checks, then the claims handed on.
+    fn accept(&self, parsed: Parsed<'_>, now: u64) -> Result<AccessClaims, TokenError> {
+        self.check_claims(&parsed.claims, now)?;
+        Ok(AccessClaims::from_jwt(parsed.claims, parsed.claims_json))
     }
 
     /// The claim checks of RFC 9068 §4 items 3 to 9, after the signature.
-    fn check_claims(&self, claims: &Map<String, Value>, now: u64) -> Result<(), TokenError> {
+    fn check_claims(&self, claims: &ClaimSet, now: u64) -> Result<(), TokenError> {
         // Item 3: the issuer, exactly.
-        match claims.get("iss") {
-            Some(Value::String(iss)) if *iss == self.issuer => {}
-            Some(Value::String(_)) => return Err(TokenError::WrongIssuer),
-            _ => return Err(TokenError::InvalidClaim("iss")),
+        match &claims.iss {
+            Claim::Valid(iss) if *iss == self.issuer => {}
+            Claim::Valid(_) => return Err(TokenError::WrongIssuer),
+            Claim::Absent | Claim::Invalid => return Err(TokenError::InvalidClaim("iss")),
         }
-        // Item 4 and RFC 8707: the audience must name this resource.
-        let ours = |aud: &str| self.audiences.iter().any(|a| a == aud);
-        let audience_ok = match claims.get("aud") {
-            Some(Value::String(aud)) => ours(aud),
-            Some(Value::Array(items)) => {
-                let mut found = false;
-                for item in items {
-                    let Value::String(aud) = item else {
-                        return Err(TokenError::InvalidClaim("aud"));
-                    };
-                    found |= ours(aud);
-                }
-                found
-            }
-            _ => return Err(TokenError::InvalidClaim("aud")),
+        // Item 4 and RFC 8707: the audience (a string or an array of
+        // strings) must name this resource.
+        let Claim::Valid(audience) = &claims.aud else {
+            return Err(TokenError::InvalidClaim("aud"));
         };
-        if !audience_ok {
+        if !audience
+            .iter()
+            .any(|aud| self.audiences.iter().any(|a| a == aud))
+        {
             return Err(TokenError::WrongAudience);
         }
         // Item 7 (RFC 7519 §4.1.4): now must be before exp.
-        let exp = numeric_date(claims, "exp")?.ok_or(TokenError::InvalidClaim("exp"))?;
+        let Claim::Valid(exp) = claims.exp else {
+            return Err(TokenError::InvalidClaim("exp"));
+        };
         if now >= exp.saturating_add(self.leeway) {
             return Err(TokenError::Expired);
         }
-        // RFC 7519 §4.1.5: now must be at or after nbf.
-        if let Some(nbf) = numeric_date(claims, "nbf")?
-            && nbf > now.saturating_add(self.leeway)
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        if let Some(iat) = numeric_date(claims, "iat")?
-            && iat > now.saturating_add(self.leeway)
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        for name in ["sub", "client_id", "scope"] {
-            if claims.get(name).is_some_and(|v| !v.is_string()) {
-                return Err(TokenError::InvalidClaim(name));
+        // RFC 7519 §4.1.5: now must be at or after nbf; iat not ahead.
+        for (claim, name) in [(&claims.nbf, "nbf"), (&claims.iat, "iat")] {
+            match *claim {
+                Claim::Invalid => return Err(TokenError::InvalidClaim(name)),
+                Claim::Valid(at) if at > now.saturating_add(self.leeway) => {
+                    return Err(TokenError::NotYetValid);
+                }
+                Claim::Absent | Claim::Valid(_) => {}
             }
         }
+        if claims.sub == Claim::Invalid {
+            return Err(TokenError::InvalidClaim("sub"));
+        }
+        if claims.client_id == Claim::Invalid {
+            return Err(TokenError::InvalidClaim("client_id"));
+        }
+        if claims.scope == Claim::Invalid {
+            return Err(TokenError::InvalidClaim("scope"));
+        }
         // RFC 7800 / RFC 9449 §6: a confirmation this resource can check.
-        if let Some(cnf) = claims.get("cnf")
-            && !cnf.get("jkt").is_some_and(Value::is_string)
-        {
+        if claims.cnf_jkt == Claim::Invalid {
             return Err(TokenError::InvalidClaim("cnf"));
         }
         Ok(())
     }
+}
 
-    async fn validate(&self, parsed: Parsed) -> Result<AccessClaims, TokenError> {
-        let now = self.clock.now_unix();
-        match parsed.alg {
-            TokenAlg::Hmac(alg) => self.verify_hmac(&parsed, alg)?,
-            TokenAlg::Asymmetric(alg) => self.verify_asymmetric(&parsed, alg, now).await?,
+/// Whether `keys` has a key for the token, or at least one its `kid` names
+/// (then the mismatch is the token's fault, not a stale set).
+fn has_key(keys: &KeySet, parsed: &Parsed, alg: Algorithm) -> bool {
+    !matches!(keys.select(parsed.kid.as_deref(), alg), Selection::NotFound)
+}
+
+fn log_refresh(parsed: &Parsed) {
+    tracing::debug!(target: "mcp_tower::token", kid = parsed.kid.as_deref(), "no key for the token; asking the key source for a refresh");
+}
+
+/// Finds the token's key in `keys` and verifies the signature.
+fn verify_asymmetric(keys: &KeySet, parsed: &Parsed, alg: Algorithm) -> Result<(), TokenError> {
+    let kid = parsed.kid.as_deref();
+    let key: &VerificationKey = match keys.select(kid, alg) {
+        Selection::Found(key) => key,
+        Selection::NotFound => return Err(TokenError::UnknownKey),
+        Selection::AlgMismatch => {
+            tracing::debug!(target: "mcp_tower::token", kid, %alg, "token alg does not fit its key");
+            return Err(TokenError::AlgorithmNotAllowed);
         }
-        self.check_claims(&parsed.claims, now)?;
-        Ok(AccessClaims::from_claims(parsed.claims))
-    }
-
-    fn validate_hmac_now(
-        &self,
-        parsed: Parsed,
-        alg: jsonwebtoken::Algorithm,
-    ) -> Result<AccessClaims, TokenError> {
-        self.verify_hmac(&parsed, alg)?;
-        self.check_claims(&parsed.claims, self.clock.now_unix())?;
-        Ok(AccessClaims::from_claims(parsed.claims))
-    }
+        Selection::Ambiguous => {
+            tracing::debug!(target: "mcp_tower::token", %alg, "token has no kid and several keys fit");
+            return Err(TokenError::UnknownKey);
+        }
+    };
+    // The key was parsed once when the set was loaded (aws-lc), so the
+    // signature check does not rebuild it.
+    let prepared = key.prepared(alg).ok_or(TokenError::AlgorithmNotAllowed)?;
+    prepared
+        .verify(parsed.signing_input, parsed.signature)
+        .map_err(|_| TokenError::InvalidSignature)
 }
 
 fn verify_signature(
@@ -545,7 +749,7 @@ fn verify_signature(
     key: &DecodingKey,
     alg: jsonwebtoken::Algorithm,
 ) -> Result<(), TokenError> {
-    match jsonwebtoken::crypto::verify(parsed.signature_b64(), parsed.signing_input(), key, alg) {
+    match jsonwebtoken::crypto::verify(parsed.signature_b64, parsed.signing_input, key, alg) {
         Ok(true) => Ok(()),
         Ok(false) => Err(TokenError::InvalidSignature),
         Err(error) => {
@@ -557,54 +761,23 @@ fn verify_signature(
     }
 }
 
-/// A `NumericDate` claim (RFC 7519 §2) as whole seconds; fractions are dropped.
-fn numeric_date(
-    claims: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<u64>, TokenError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(seconds) = n.as_u64() {
-                return Ok(Some(seconds));
-            }
-            match n.as_f64() {
-                Some(f) if (0.0..TWO_POW_64).contains(&f) => Ok(Some(floor_u64(f))),
-                _ => Err(TokenError::InvalidClaim(name)),
-            }
-        }
-        Some(_) => Err(TokenError::InvalidClaim(name)),
-    }
-}
-
-const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
-
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "callers pass finite values in 0..2^64, where the cast floors"
-)]
-fn floor_u64(seconds: f64) -> u64 {
-    seconds as u64
-}
-
 impl TokenValidator for JwtValidator {
     fn validate(&self, token: &str) -> ValidationFuture {
-        let parsed = match self.inner.parse(token) {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                tracing::debug!(target: "mcp_tower::token", reason = error.reason(), "JWT access token refused");
-                return Box::pin(ready(Err(error)));
+        self.validate_eager(token).into_future()
+    }
+
+    fn validate_eager(&self, token: &str) -> Validation {
+        match self.inner.validate_now(token) {
+            // No I/O was needed: answered at once.
+            Attempt::Done(result) => Validation::Ready(log_outcome(result)),
+            Attempt::Fetch { refresh } => {
+                let inner = Arc::clone(&self.inner);
+                let token: Box<str> = token.into();
+                Validation::Pending(Box::pin(async move {
+                    log_outcome(inner.validate_fetching(&token, refresh).await)
+                }))
             }
-        };
-        if let TokenAlg::Hmac(alg) = parsed.alg {
-            // No I/O: answer at once.
-            return Box::pin(ready(log_outcome(
-                self.inner.validate_hmac_now(parsed, alg),
-            )));
         }
-        let inner = Arc::clone(&self.inner);
-        Box::pin(async move { log_outcome(inner.validate(parsed).await) })
     }
 }
 
@@ -651,7 +824,7 @@ impl fmt::Debug for JwtValidatorBuilder {
 mod tests {
     use std::sync::OnceLock;
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::clock::ManualClock;
@@ -1162,6 +1335,60 @@ mod tests {
             check(&v, &with("cnf", json!("jkt"))).await,
             Err(TokenError::InvalidClaim("cnf"))
         );
+    }
+
+    #[tokio::test]
+    async fn known_headers_come_from_verified_tokens_and_skip_only_the_header() {
+        let v = validator();
+        let known = |token: &str| {
+            let header = token.split('.').next().unwrap();
+            v.inner.known_headers.get(header).is_some()
+        };
+        let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": "ec"});
+        let other = DpopKey::generate(Algorithm::ES256).unwrap();
+        let forged = mint(&other, &header, &claims());
+        assert_eq!(check(&v, &forged).await, Err(TokenError::InvalidSignature));
+        assert!(!known(&forged), "a forged token's header is not kept");
+        let good = mint(es(), &header, &claims());
+        assert!(check(&v, &good).await.is_ok());
+        assert!(known(&good));
+        // With the header known, everything else is still checked.
+        assert!(check(&v, &good).await.is_ok());
+        assert_eq!(check(&v, &forged).await, Err(TokenError::InvalidSignature));
+        let mut late = claims();
+        late["exp"] = json!(NOW - 120);
+        assert_eq!(
+            check(&v, &mint(es(), &header, &late)).await,
+            Err(TokenError::Expired)
+        );
+        let (h, rest) = good.split_once('.').unwrap();
+        let (_, sig) = rest.rsplit_once('.').unwrap();
+        assert!(matches!(
+            check(&v, &format!("{h}.{}.{sig}", b64::encode(b"[1]"))).await,
+            Err(TokenError::Malformed(_))
+        ));
+        // More distinct headers than slots: the first ones stay, the others
+        // are checked in full every time.
+        let mut tokens = Vec::new();
+        for i in 0..KNOWN_HEADERS + 3 {
+            let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": "ec", "n": i});
+            tokens.push(mint(es(), &header, &claims()));
+        }
+        for token in &tokens {
+            assert!(check(&v, token).await.is_ok());
+            assert!(check(&v, token).await.is_ok());
+        }
+        let kept = tokens.iter().filter(|t| known(t)).count();
+        assert_eq!(kept, KNOWN_HEADERS - 1);
+        assert!(known(&good));
+        // A header refused stays refused, whatever is known.
+        let jwt = mint(
+            es(),
+            &json!({"alg": "ES256", "typ": "JWT", "kid": "ec"}),
+            &claims(),
+        );
+        assert_eq!(check(&v, &jwt).await, Err(TokenError::WrongType));
+        assert!(!known(&jwt));
     }
 
     #[tokio::test]

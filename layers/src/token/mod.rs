@@ -3,6 +3,7 @@
 //! [`AccessClaims`] / [`Principal`] extensions it inserts.
 
 pub mod binding;
+mod claim_set;
 mod claims;
 mod layer;
 mod validator;
@@ -19,7 +20,7 @@ pub use claims::{AccessClaims, Principal};
 pub use layer::{
     ValidateToken, ValidateTokenFuture, ValidateTokenLayer, ValidateTokenLayerBuilder,
 };
-pub use validator::{TokenError, TokenValidator, ValidationFuture};
+pub use validator::{TokenError, TokenValidator, Validation, ValidationFuture};
 
 pub use api_key::{
     ApiKeyGrant, ApiKeyHeader, ApiKeyHeaderLayer, ApiKeyValidator, ApiKeyValidatorBuilder,

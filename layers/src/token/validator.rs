@@ -9,6 +9,35 @@ use super::claims::AccessClaims;
 /// The future of [`TokenValidator::validate`].
 pub type ValidationFuture = Pin<Box<dyn Future<Output = Result<AccessClaims, TokenError>> + Send>>;
 
+/// What [`TokenValidator::validate_eager`] returns: the answer, or the
+/// future that will give it.
+#[must_use]
+pub enum Validation {
+    /// Validated at once, without I/O.
+    Ready(Result<AccessClaims, TokenError>),
+    /// Validation needs I/O (a JWKS fetch, introspection).
+    Pending(ValidationFuture),
+}
+
+impl Validation {
+    /// As a future, whichever it is.
+    pub fn into_future(self) -> ValidationFuture {
+        match self {
+            Validation::Ready(result) => Box::pin(std::future::ready(result)),
+            Validation::Pending(future) => future,
+        }
+    }
+}
+
+impl std::fmt::Debug for Validation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Validation::Ready(result) => f.debug_tuple("Ready").field(result).finish(),
+            Validation::Pending(_) => f.write_str("Pending"),
+        }
+    }
+}
+
 /// Checks an access token and says what it grants.
 ///
 /// Implementations: JWT access tokens, introspection, API keys, and a
@@ -18,11 +47,29 @@ pub trait TokenValidator: Send + Sync + 'static {
     /// Validates `token`. The future must not borrow `self`: clone what it
     /// needs (typically an `Arc`).
     fn validate(&self, token: &str) -> ValidationFuture;
+
+    /// Validates `token` right here when that needs no I/O, or returns the
+    /// future of [`validate`](Self::validate) when it does.
+    /// [`ValidateTokenLayer`](super::ValidateTokenLayer) calls this, so a
+    /// validator that usually has what it needs at hand (a JWT validator with
+    /// its keys cached) answers without boxing a future, and the layer then
+    /// calls the inner service without boxing one either.
+    ///
+    /// The default returns [`Validation::Pending`] with `validate`'s future.
+    /// An implementation must give the same answer as `validate`, and must
+    /// not block: it may not wait for I/O.
+    fn validate_eager(&self, token: &str) -> Validation {
+        Validation::Pending(self.validate(token))
+    }
 }
 
 impl<V: TokenValidator + ?Sized> TokenValidator for Arc<V> {
     fn validate(&self, token: &str) -> ValidationFuture {
         (**self).validate(token)
+    }
+
+    fn validate_eager(&self, token: &str) -> Validation {
+        (**self).validate_eager(token)
     }
 }
 
