@@ -350,8 +350,10 @@ where
             let open = opener(io, extensions, connection.clone());
             let server = server.clone();
             connections.spawn(async move {
-                let _guard = guard;
+                // Dropped in reverse: the count goes down before the slot
+                // is freed, so it never exceeds `max_connections`.
                 let _permit = permit;
+                let _guard = guard;
                 serve_connection(server, open, connection, handshake_timeout, drain_timeout).await;
             });
             // Reap ended connections so the set does not grow.
