@@ -1,7 +1,7 @@
 //! The child-process transport on real processes: `McpClient` starts
 //! `examples/stdio_server`, calls its tools, and leaves no process behind
 //! whether it closes or is dropped; a child that ignores its closed stdin is
-//! killed after the grace period.
+//! stopped after the grace period (SIGTERM, then SIGKILL).
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -77,15 +77,60 @@ async fn dropping_the_client_closes_stdin_and_the_child_exits() {
 }
 
 #[tokio::test]
-async fn a_child_that_ignores_its_closed_stdin_is_killed_after_the_grace_period() {
-    // `sleep` never reads stdin nor exits by itself; no grace at all, so the
-    // test does not wait.
+async fn a_child_that_ignores_its_closed_stdin_gets_sigterm_after_the_grace_period() {
+    // `sleep` never reads stdin nor exits by itself, but dies of SIGTERM.
+    // The grace period is long enough that SIGTERM has done its work before
+    // SIGKILL would be due, on any machine.
     let mut command = Command::new("sleep");
     command.arg("3600");
+    let transport = ChildProcess::new(command).grace_period(Duration::from_secs(2));
+    let status = transport.status();
+    let client = McpClient::builder().connect(transport).await.unwrap();
+    let pid = status.pid().unwrap();
+    client.close().await.unwrap();
+    let exit = status.exit_status().unwrap();
+    assert_eq!(
+        exit.signal(),
+        Some(15),
+        "the child was not terminated: {exit:?}"
+    );
+    assert!(!exists(pid), "process {pid} is still there");
+}
+
+/// The process's command name.
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// Whether the process ignores SIGTERM (bit 15 of `SigIgn` in
+/// `/proc/PID/status`).
+fn ignores_sigterm(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+}
+
+#[tokio::test]
+async fn a_child_that_ignores_sigterm_too_is_killed() {
+    // SIGTERM ignored (kept across exec): only SIGKILL ends it. No grace at
+    // all, so the test does not wait.
+    let mut command = Command::new("sh");
+    command.args(["-c", "trap '' TERM; exec sleep 3600"]);
     let transport = ChildProcess::new(command).grace_period(Duration::ZERO);
     let status = transport.status();
     let client = McpClient::builder().connect(transport).await.unwrap();
     let pid = status.pid().unwrap();
+    // Only once `sleep` runs with SIGTERM ignored is the test meaningful
+    // (a SIGTERM sent earlier would end the shell).
+    while !(comm(pid) == "sleep" && ignores_sigterm(pid)) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     client.close().await.unwrap();
     let exit = status.exit_status().unwrap();
     assert_eq!(exit.signal(), Some(9), "the child was not killed: {exit:?}");

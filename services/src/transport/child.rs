@@ -3,8 +3,10 @@
 //!
 //! Shutdown follows MCP's stdio lifecycle: when the client closes (every
 //! clone of the channel's outbox is dropped), the child's stdin is closed;
-//! the child then has a grace period (default 5 s) to exit before it is
-//! killed, and it is always waited for, so no zombie remains. The child is
+//! the child then has a grace period (default 5 s) to exit; if it does not,
+//! it gets `SIGTERM` and another grace period, then `SIGKILL` (lifecycle,
+//! "Shutdown", stdio; on other platforms it is killed at once). It is
+//! always waited for, so no zombie remains. The child is
 //! also killed if the transport's task is dropped (`kill_on_drop`).
 //! [`McpClient::close`](crate::client::McpClient::close) returns after the
 //! child ended.
@@ -113,7 +115,8 @@ impl ChildProcess {
     }
 
     /// How long the child may take to exit after its stdin was closed
-    /// before it is killed (default 5 s).
+    /// before it gets `SIGTERM`, and again after `SIGTERM` before it gets
+    /// `SIGKILL` (default 5 s each).
     #[must_use]
     pub fn grace_period(mut self, grace: Duration) -> Self {
         self.grace = grace;
@@ -178,8 +181,44 @@ impl Transport for ChildProcess {
     }
 }
 
+/// Stops a child that did not exit after its stdin closed: `SIGTERM`, then
+/// after `grace` `SIGKILL` (MCP lifecycle, "Shutdown", stdio).
+async fn stop(child: &mut Child, grace: Duration) -> io::Result<ExitStatus> {
+    if terminate(child) {
+        tracing::debug!(target: "mcp_tower::transport", ?grace, "the child process did not exit after stdin closed; sent SIGTERM");
+        if let Ok(exit) = tokio::time::timeout(grace, child.wait()).await {
+            return exit;
+        }
+    }
+    tracing::debug!(target: "mcp_tower::transport", ?grace, "the child process is still running; killing it");
+    // `kill` sends SIGKILL and waits for the child.
+    child.kill().await?;
+    child.wait().await
+}
+
+/// Sends `SIGTERM`; `false` if it could not be sent. The child has not been
+/// waited for yet, so its process id is still its own (a zombie keeps it).
+#[cfg(unix)]
+fn terminate(child: &Child) -> bool {
+    use rustix::process::{Pid, Signal, kill_process};
+    let Some(pid) = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(Pid::from_raw)
+    else {
+        return false;
+    };
+    kill_process(pid, Signal::TERM).is_ok()
+}
+
+/// No `SIGTERM` here: the child is killed at once.
+#[cfg(not(unix))]
+fn terminate(_child: &Child) -> bool {
+    false
+}
+
 /// Waits for the writer (which closes the child's stdin when it ends), then
-/// for the child, killing it after `grace`.
+/// for the child, stopping it after `grace`.
 async fn supervise(
     mut child: Child,
     mut written: tokio::task::JoinHandle<io::Result<()>>,
@@ -198,15 +237,9 @@ async fn supervise(
             written.await
         }
     };
-    let exit = if let Ok(exit) = tokio::time::timeout(grace, child.wait()).await {
-        exit
-    } else {
-        tracing::debug!(target: "mcp_tower::transport", ?grace, "the child process did not exit after stdin closed; killing it");
-        // `kill` sends SIGKILL and waits for the child.
-        match child.kill().await {
-            Ok(()) => child.wait().await,
-            Err(error) => Err(error),
-        }
+    let exit = match tokio::time::timeout(grace, child.wait()).await {
+        Ok(exit) => exit,
+        Err(_) => stop(&mut child, grace).await,
     };
     status.set(|s| {
         s.exit = exit.as_ref().ok().copied();
