@@ -16,6 +16,8 @@ mod echo;
 mod issuer;
 #[path = "support/mcp_example.rs"]
 mod mcp_example;
+#[path = "support/serve_http.rs"]
+mod serve_http;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -252,11 +254,10 @@ fn serve_protected_mcp(
     resource: &str,
     issuer: &issuer::DemoIssuer,
 ) -> Result<tokio::task::JoinHandle<()>, Error> {
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
     use mcp_tower::services::protocol::CallToolResult;
     use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
-    use mcp_tower::services::transport::http::StreamableHttpService;
+    use mcp_tower::services::transport::http::{StreamableHttpConfig, StreamableHttpService};
+    use mcp_tower::sessions::session_owner;
     use mcp_tower::token::{JwksSource, JwtValidator};
 
     let validator = JwtValidator::builder()
@@ -293,15 +294,12 @@ fn serve_protected_mcp(
         )
         .layer(ValidateTokenLayer::new(validator))
         .layer(RequireScopesLayer::all_of(["mcp:tools"]))
-        .service(StreamableHttpService::with_defaults(mcp));
-    Ok(tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let service = TowerToHyperService::new(protected.clone());
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    }))
+        .service(StreamableHttpService::new(
+            mcp,
+            // Each MCP session belongs to the principal that opened it.
+            StreamableHttpConfig::builder()
+                .session_owner(session_owner())
+                .build()?,
+        ));
+    Ok(tokio::spawn(serve_http::serve(listener, protected)))
 }

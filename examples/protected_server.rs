@@ -19,6 +19,8 @@
 mod cli;
 #[path = "support/mcp_example.rs"]
 mod mcp_example;
+#[path = "support/serve_http.rs"]
+mod serve_http;
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -30,14 +32,13 @@ use http::{Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use mcp_tower::fetch::HttpFetcher;
 use mcp_tower::metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
 use mcp_tower::prelude::*;
 use mcp_tower::services::protocol::CallToolResult;
 use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
-use mcp_tower::services::transport::http::StreamableHttpService;
+use mcp_tower::services::transport::http::{StreamableHttpConfig, StreamableHttpService};
+use mcp_tower::sessions::session_owner;
 use mcp_tower::token::{JwksSource, JwtValidator};
 use tower::util::BoxCloneService;
 use tower::{ServiceBuilder, ServiceExt};
@@ -180,7 +181,11 @@ fn protected(o: &Options, metadata: &ProtectedResourceMetadata) -> Result<Protec
         challenges = challenges.bearer(false);
     }
     // Innermost first; each stage is boxed so the optional ones can be left out.
-    let mcp = StreamableHttpService::with_defaults(mcp_server()?);
+    // Each MCP session belongs to the principal that opened it.
+    let config = StreamableHttpConfig::builder()
+        .session_owner(session_owner())
+        .build()?;
+    let mcp = StreamableHttpService::new(mcp_server()?, config);
     let mut service: Protected = ServiceBuilder::new()
         .map_response(boxed)
         .service(mcp)
@@ -267,15 +272,8 @@ async fn run(o: Options) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(&o.listen).await?;
     println!("listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let service = TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    serve_http::serve(listener, service).await;
+    Ok(())
 }
 
 #[tokio::main]

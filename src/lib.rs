@@ -23,6 +23,7 @@
 //! ```
 
 pub mod presets;
+pub mod sessions;
 
 pub use mcp_tower_layers as layers;
 #[cfg(feature = "fetch")]

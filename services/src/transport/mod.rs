@@ -42,6 +42,7 @@ pub mod lines;
     feature = "websocket"
 ))]
 pub mod serve;
+pub mod session_owner;
 #[cfg(feature = "stdio")]
 pub mod stdio;
 pub mod stream;
@@ -62,4 +63,5 @@ pub use channel::{Channel, ServeMessages, Transport, serve_channel, serve_channe
     feature = "websocket"
 ))]
 pub use serve::{ClientAddr, Serve, ServerHandle};
+pub use session_owner::SessionOwner;
 pub use stream::StreamTransport;

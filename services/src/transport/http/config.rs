@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::protocol::ProtocolVersion;
+use crate::transport::SessionOwner;
 
 /// Default for [`StreamableHttpConfigBuilder::max_body_bytes`]: 4 MiB, as
 /// the official TypeScript SDK.
@@ -139,6 +140,8 @@ pub struct StreamableHttpConfig {
     pub(crate) request_outbox_capacity: usize,
     /// Messages buffered in a session's outbox (for the standalone stream).
     pub(crate) session_outbox_capacity: usize,
+    /// Who owns a request, when sessions are bound to their owners.
+    pub(crate) session_owner: Option<SessionOwner>,
 }
 
 /// Why a configuration was refused.
@@ -205,6 +208,7 @@ impl Default for StreamableHttpConfigBuilder {
                 sse_channel_capacity: DEFAULT_SSE_CHANNEL_CAPACITY,
                 request_outbox_capacity: DEFAULT_REQUEST_OUTBOX_CAPACITY,
                 session_outbox_capacity: DEFAULT_SESSION_OUTBOX_CAPACITY,
+                session_owner: None,
             },
             origins: Vec::new(),
             hosts: Vec::new(),
@@ -429,6 +433,20 @@ impl StreamableHttpConfigBuilder {
     #[must_use]
     pub fn session_outbox_capacity(mut self, capacity: usize) -> Self {
         self.config.session_outbox_capacity = capacity;
+        self
+    }
+
+    /// Binds every session to the owner of its `initialize` request, as
+    /// `owner` names it (usually from an extension the authentication
+    /// layers in front of the service inserted): a request for the session
+    /// from any other owner gets 404 "Session not found", as for an unknown
+    /// session (MCP security best practices, "Session Hijacking"). Off by
+    /// default, since the service alone cannot know who is calling; the
+    /// umbrella crate's `mcp_tower::sessions::session_owner()` binds to
+    /// the authenticated `Principal`.
+    #[must_use]
+    pub fn session_owner(mut self, owner: SessionOwner) -> Self {
+        self.config.session_owner = Some(owner);
         self
     }
 

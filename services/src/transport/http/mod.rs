@@ -103,6 +103,7 @@ mod server;
 mod session_store;
 mod sse;
 
+pub use super::session_owner::SessionOwner;
 pub use body::McpBody;
 pub use config::{
     ConfigError, DEFAULT_EVENT_LOG_BYTES, DEFAULT_EVENT_LOG_EVENTS, DEFAULT_IDLE_TIMEOUT,

@@ -469,10 +469,11 @@ impl<S: ServeMessages> StreamableHttpService<S> {
 
     /// The session a request names: 400 without `Mcp-Session-Id`, 404 for
     /// an unknown or expired one (transports, "Session Management" items 2
-    /// and 3).
+    /// and 3), and 404 as well for one that another owner opened, when
+    /// sessions are bound to their owners ([`SessionOwner`](crate::transport::SessionOwner)).
     #[allow(clippy::result_large_err)]
-    fn session(&self, headers: &HeaderMap) -> Result<Arc<HttpSession>, Response<McpBody>> {
-        let Some(value) = headers.get(MCP_SESSION_ID) else {
+    fn session(&self, parts: &Parts) -> Result<Arc<HttpSession>, Response<McpBody>> {
+        let Some(value) = parts.headers.get(MCP_SESSION_ID) else {
             return Err(reject(
                 StatusCode::BAD_REQUEST,
                 TRANSPORT_ERROR,
@@ -484,7 +485,22 @@ impl<S: ServeMessages> StreamableHttpService<S> {
             .ok()
             .filter(|id| plausible_session_id(id))
             .and_then(|id| self.shared.store.get(id))
+            .filter(|http| self.owned_by_caller(http, parts))
             .ok_or_else(session_not_found)
+    }
+
+    /// Whether the caller owns `http` (always, unless sessions are bound to
+    /// their owners).
+    fn owned_by_caller(&self, http: &HttpSession, parts: &Parts) -> bool {
+        let Some(owner) = &self.config().session_owner else {
+            return true;
+        };
+        let caller = owner.of(parts);
+        let is_owner = caller == http.owner;
+        if !is_owner {
+            tracing::warn!(target: TARGET, authenticated = caller.is_some(), "a session was used by someone other than its owner; answered as unknown");
+        }
+        is_owner
     }
 
     /// The revision in `MCP-Protocol-Version`, if any; 400 for one this
@@ -581,11 +597,12 @@ impl<S: ServeMessages> StreamableHttpService<S> {
     #[allow(clippy::result_large_err)]
     fn post_session(
         &self,
-        headers: &HeaderMap,
+        parts: &Parts,
         init: bool,
         modern: bool,
     ) -> Result<Arc<HttpSession>, Response<McpBody>> {
         let config = self.config();
+        let headers = &parts.headers;
         // Revision 2026-07-28 has no sessions: its requests are served alone
         // even by a stateful service.
         if !config.stateful || (modern && !headers.contains_key(MCP_SESSION_ID)) {
@@ -594,7 +611,12 @@ impl<S: ServeMessages> StreamableHttpService<S> {
                 config.sse_channel_capacity,
             ))
         } else if init && !headers.contains_key(MCP_SESSION_ID) {
-            match self.shared.store.create() {
+            match self.shared.store.create(
+                config
+                    .session_owner
+                    .as_ref()
+                    .and_then(|owner| owner.of(parts)),
+            ) {
                 Ok(http) => {
                     tracing::debug!(target: TARGET, sessions = self.shared.store.len(), "session created");
                     Ok(http)
@@ -622,7 +644,7 @@ impl<S: ServeMessages> StreamableHttpService<S> {
                 }
             }
         } else {
-            self.session(headers)
+            self.session(parts)
         }
     }
 
@@ -671,7 +693,7 @@ impl<S: ServeMessages> StreamableHttpService<S> {
                 Ok(Message::Request(request)) => is_modern_request(request),
                 _ => false,
             });
-        let http = match self.post_session(&parts.headers, init.is_some(), modern) {
+        let http = match self.post_session(&parts, init.is_some(), modern) {
             Ok(http) => http,
             Err(response) => return response,
         };
@@ -806,7 +828,7 @@ impl<S: ServeMessages> StreamableHttpService<S> {
                 "Not Acceptable: Client must accept text/event-stream",
             );
         }
-        let http = match self.session(&parts.headers) {
+        let http = match self.session(parts) {
             Ok(http) => http,
             Err(response) => return response,
         };
@@ -861,7 +883,7 @@ impl<S: ServeMessages> StreamableHttpService<S> {
         if !config.stateful || !config.allow_delete {
             return self.method_not_allowed();
         }
-        let http = match self.session(&parts.headers) {
+        let http = match self.session(parts) {
             Ok(http) => http,
             Err(response) => return response,
         };

@@ -49,6 +49,9 @@ pub(crate) fn plausible_session_id(value: &str) -> bool {
 pub(crate) struct HttpSession {
     /// `None` in stateless mode.
     pub(crate) id: Option<SessionId>,
+    /// Who opened the session, when sessions are bound to their owners
+    /// ([`SessionOwner`](crate::transport::SessionOwner)).
+    pub(crate) owner: Option<String>,
     pub(crate) session: Session,
     pub(crate) streams: Arc<Streams>,
     /// Cancelled when the session ends: in-flight requests stop, streams end.
@@ -82,6 +85,7 @@ impl Drop for Busy {
 impl HttpSession {
     fn new(
         id: Option<SessionId>,
+        owner: Option<String>,
         limits: LogLimits,
         channel_capacity: usize,
         outbox_capacity: usize,
@@ -89,6 +93,7 @@ impl HttpSession {
         let (outbox, rx) = mpsc::channel(outbox_capacity);
         let session = Arc::new(Self {
             id,
+            owner,
             session: Session::new(outbox),
             streams: Arc::new(Streams::new(limits, channel_capacity)),
             closed: CancellationToken::new(),
@@ -101,7 +106,7 @@ impl HttpSession {
     /// A session for one stateless POST: not stored, its unsolicited
     /// messages dropped.
     pub(crate) fn stateless(limits: LogLimits, channel_capacity: usize) -> Arc<Self> {
-        Self::new(None, limits, channel_capacity, 1).0
+        Self::new(None, None, limits, channel_capacity, 1).0
     }
 
     fn last_active(&self) -> MutexGuard<'_, Instant> {
@@ -202,10 +207,12 @@ impl SessionStore {
     /// A new session, with its task that moves messages from the session's
     /// outbox into its standalone stream and, with an idle timeout, its
     /// watchdog. Expired sessions are pruned first when the store is full.
-    pub(crate) fn create(&self) -> Result<Arc<HttpSession>, CreateError> {
+    /// `owner`: who opened it, when sessions are bound to their owners.
+    pub(crate) fn create(&self, owner: Option<String>) -> Result<Arc<HttpSession>, CreateError> {
         let id = new_session_id().map_err(CreateError::Random)?;
         let (session, outbox) = HttpSession::new(
             Some(Arc::clone(&id)),
+            owner,
             self.0.limits,
             self.0.channel_capacity,
             self.0.outbox_capacity,
@@ -365,21 +372,21 @@ mod tests {
     #[tokio::test]
     async fn bounded_and_removable() {
         let store = store(1, None);
-        let session = store.create().unwrap();
-        assert!(matches!(store.create(), Err(CreateError::Full)));
+        let session = store.create(None).unwrap();
+        assert!(matches!(store.create(None), Err(CreateError::Full)));
         let id = session.id.clone().unwrap();
         assert!(store.get(&id).is_some());
         assert!(store.remove(&id));
         assert!(session.closed.is_cancelled());
         assert!(store.get(&id).is_none());
-        assert!(store.create().is_ok());
+        assert!(store.create(None).is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn idle_sessions_expire_but_busy_ones_do_not() {
         let store = store(4, Some(Duration::from_secs(60)));
-        let idle = store.create().unwrap();
-        let working = store.create().unwrap();
+        let idle = store.create(None).unwrap();
+        let working = store.create(None).unwrap();
         let guard = working.busy();
         tokio::time::sleep(Duration::from_secs(61)).await;
         assert!(
