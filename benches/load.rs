@@ -25,6 +25,9 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../examples/support/serve_http.rs"]
+mod serve_http;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,7 +40,6 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use mcp_tower::bearer::BearerLayer;
 use mcp_tower::challenge::ChallengeConfig;
 use mcp_tower::clock::{Clock, SystemClock};
@@ -47,8 +49,6 @@ use mcp_tower::keys::DpopKey;
 use mcp_tower::token::{JwksSource, JwtValidator, Principal, ValidateTokenLayer};
 use tokio::net::{TcpListener, TcpStream};
 use tower::Layer;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const ISSUER: &str = "https://auth.example.com";
 const AUDIENCE: &str = "https://mcp.example.com/mcp";
@@ -88,32 +88,6 @@ async fn handler(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, In
     Ok(response)
 }
 
-/// Accepts connections on `listener` and serves each with `service`.
-async fn serve<S, B>(listener: TcpListener, service: S)
-where
-    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
 /// A stand-in authorization server: one ES256 key, its JWKS, a token.
 struct Issuer {
     key: DpopKey,
@@ -151,7 +125,7 @@ async fn start_servers(issuer: &Issuer) -> (SocketAddr, SocketAddr) {
     let protected = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addrs = (bare.local_addr().unwrap(), protected.local_addr().unwrap());
 
-    tokio::spawn(serve(bare, tower::service_fn(handler)));
+    tokio::spawn(serve_http::serve(bare, tower::service_fn(handler)));
 
     // The protected_server stack with `--dpop allowed`.
     let validator = JwtValidator::builder()
@@ -172,7 +146,7 @@ async fn start_servers(issuer: &Issuer) -> (SocketAddr, SocketAddr) {
         .unwrap();
     let stack = BearerLayer::with_challenges(challenges)
         .layer(dpop.layer(validate.layer(tower::service_fn(handler))));
-    tokio::spawn(serve(protected, stack));
+    tokio::spawn(serve_http::serve(protected, stack));
     addrs
 }
 

@@ -17,6 +17,8 @@
 mod cli;
 #[path = "support/everything.rs"]
 mod everything;
+#[path = "support/serve_http.rs"]
+mod serve_http;
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -27,8 +29,6 @@ use http::{Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use mcp_tower::prelude::*;
 use mcp_tower::services::transport::http::{StreamableHttpConfig, StreamableHttpService};
 use mcp_tower::token::{ApiKeyGrant, ApiKeyValidator};
@@ -128,15 +128,8 @@ async fn run(options: Options) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(&options.listen).await?;
     println!("listening on http://{}/mcp", listener.local_addr()?);
     std::io::stdout().flush()?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let service = TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    serve_http::serve(listener, service).await;
+    Ok(())
 }
 
 #[tokio::main]

@@ -14,6 +14,8 @@
 mod cli;
 #[path = "support/echo.rs"]
 mod echo;
+#[path = "support/serve_http.rs"]
+mod serve_http;
 
 use std::io::Write as _;
 use std::process::ExitCode;

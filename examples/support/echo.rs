@@ -7,8 +7,6 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use mcp_tower::prelude::*;
 use tokio::net::TcpListener;
 
@@ -30,19 +28,7 @@ async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
 /// Serves the echo handler behind `layer` on `listener` until the task is dropped.
 pub(crate) async fn serve(listener: TcpListener, layer: DpopLayer) {
     let service = tower::ServiceBuilder::new().layer(layer).service_fn(echo);
-    loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
-            continue;
-        };
-        let service = TowerToHyperService::new(service.clone());
-        tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
-    }
+    super::serve_http::serve(listener, service).await;
 }
 
 /// Binds `addr` and returns the listener and its real address.
