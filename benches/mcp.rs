@@ -9,6 +9,15 @@
 //! - `pipe`: in-memory pipes (`tokio::io::duplex`, 64 KiB) with the stdio
 //!   framing, newline-delimited JSON: our `StreamTransport` +
 //!   `serve_channel` / `McpClient`, rmcp's async-rw transport.
+//! - `http`: Streamable HTTP over TCP on 127.0.0.1 (HTTP/1.1): our
+//!   `StreamableHttpService::with_defaults` and rmcp's `StreamableHttpService`
+//!   (session mode, `LocalSessionManager`), each served by hyper 1 through
+//!   `hyper_util`'s `TowerToHyperService` on its own listener; clients: our
+//!   `StreamableHttpClient::hyper` and rmcp's `StreamableHttpClientTransport`
+//!   (reqwest). Each client is its own session and its own HTTP client (its own
+//!   connection pool). In session mode rmcp's server always answers a `POST`ed
+//!   request with an SSE stream, while ours answers with plain JSON when the
+//!   tool sends nothing before its result.
 //!
 //! Every answer is checked (the text must be the sum); a wrong answer
 //! panics. Before anything is timed each pair answers a few known sums.
@@ -18,6 +27,9 @@
 //! runtime on the main thread. "1 client" is one connection (one session)
 //! sending one request at a time; "64 clients" are 64 connections (64
 //! sessions), each sending one request at a time, on the same client thread.
+//! `MCP_OURS_SSE=1` makes our HTTP server answer every `POST` with an SSE
+//! stream, as rmcp's does. `MCP_HTTP_N1` (default 10000) and `MCP_HTTP_N64` (default 32000) set the
+//! HTTP sizes; `MCP_WIRES` (default `pipe,http`) picks the transports.
 //!
 //! After criterion (`mcp_pipe/{ours,rmcp}`: one round trip per iteration, one
 //! client), an interleaved run: `MCP_ROUNDS` rounds (default 6), each running
@@ -41,6 +53,8 @@
 
 #[path = "support/criterion_results.rs"]
 mod criterion_results;
+#[path = "../examples/support/serve_http.rs"]
+mod serve_http;
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -54,11 +68,18 @@ use mcp_tower::services::client::McpClient;
 use mcp_tower::services::protocol::{CallToolResult, ContentBlock};
 use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
 use mcp_tower::services::transport::{StreamTransport, Transport, serve_channel};
+use mcp_tower_services::transport::http::{StreamableHttpConfig, StreamableHttpService};
+use mcp_tower_services::transport::http_client::StreamableHttpClient;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
     CallToolRequestParams, ClientConfig, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService as RmcpHttpService,
+};
 use rmcp::{RoleClient, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use tokio::runtime::{Handle, Runtime};
 
@@ -173,12 +194,14 @@ impl Pair {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Wire {
     Pipe,
+    Http,
 }
 
 impl Wire {
     fn name(self) -> &'static str {
         match self {
             Wire::Pipe => "pipe",
+            Wire::Http => "http",
         }
     }
 }
@@ -193,6 +216,27 @@ enum Client {
 }
 
 impl Client {
+    /// Our client over `transport`, initialized.
+    async fn ours(transport: impl Transport) -> Self {
+        let client = McpClient::builder()
+            .name("bench-ours")
+            .connect(transport)
+            .await
+            .unwrap();
+        client.initialize().await.unwrap();
+        Client::Ours(client)
+    }
+
+    /// rmcp's client over `transport`, initialized.
+    async fn rmcp<T, E, A>(transport: T) -> Self
+    where
+        T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let config = ClientConfig::default().with_protocol_version(ProtocolVersion::V_2025_11_25);
+        Client::Rmcp(Arc::new(config.serve(transport).await.unwrap()))
+    }
+
     /// Calls `add(a, b)` and returns the answer's text.
     async fn add(&self, a: i64, b: i64) -> String {
         let arguments = serde_json::json!({ "a": a, "b": b });
@@ -234,6 +278,30 @@ impl Client {
 struct Servers {
     runtime: Runtime,
     ours: McpServer,
+    /// `http://127.0.0.1:<port>/mcp` of our Streamable HTTP server.
+    ours_url: String,
+    /// `http://127.0.0.1:<port>/mcp` of rmcp's Streamable HTTP server.
+    rmcp_url: String,
+}
+
+/// Serves `service` with hyper (HTTP/1.1) on 127.0.0.1:0 on the current
+/// runtime; returns the endpoint URL.
+async fn serve_http<S, B>(service: S) -> String
+where
+    S: tower::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(serve_http::serve(listener, service));
+    url
 }
 
 impl Servers {
@@ -244,9 +312,30 @@ impl Servers {
             .enable_all()
             .build()
             .unwrap();
+        let ours = ours_server();
+        // `MCP_OURS_SSE=1`: ours answers every POST with an SSE stream too,
+        // as rmcp does in session mode.
+        let config = if std::env::var_os("MCP_OURS_SSE").is_some() {
+            StreamableHttpConfig::builder()
+                .sse_always()
+                .build()
+                .unwrap()
+        } else {
+            StreamableHttpConfig::default()
+        };
+        let ours_http = StreamableHttpService::new(ours.clone(), config);
+        let rmcp_http = RmcpHttpService::new(
+            || Ok(RmcpAdd::new()),
+            Arc::new(LocalSessionManager::default()),
+            StreamableHttpServerConfig::default(),
+        );
+        let (ours_url, rmcp_url) =
+            runtime.block_on(async { (serve_http(ours_http).await, serve_http(rmcp_http).await) });
         Self {
             runtime,
-            ours: ours_server(),
+            ours,
+            ours_url,
+            rmcp_url,
         }
     }
 
@@ -283,19 +372,19 @@ impl Servers {
                 self.serve_pipe(pair.server, server_io);
                 let (read, write) = tokio::io::split(client_io);
                 match pair.client {
-                    Side::Ours => {
-                        let client = McpClient::builder()
-                            .name("bench-ours")
-                            .connect(StreamTransport::new(read, write))
-                            .await
-                            .unwrap();
-                        client.initialize().await.unwrap();
-                        Client::Ours(client)
-                    }
+                    Side::Ours => Client::ours(StreamTransport::new(read, write)).await,
+                    Side::Rmcp => Client::rmcp((read, write)).await,
+                }
+            }
+            Wire::Http => {
+                let url = match pair.server {
+                    Side::Ours => &self.ours_url,
+                    Side::Rmcp => &self.rmcp_url,
+                };
+                match pair.client {
+                    Side::Ours => Client::ours(StreamableHttpClient::hyper(url).unwrap()).await,
                     Side::Rmcp => {
-                        let config = ClientConfig::default()
-                            .with_protocol_version(ProtocolVersion::V_2025_11_25);
-                        Client::Rmcp(Arc::new(config.serve((read, write)).await.unwrap()))
+                        Client::rmcp(StreamableHttpClientTransport::from_uri(url.as_str())).await
                     }
                 }
             }
@@ -580,6 +669,14 @@ fn print_table(table: &Table) -> String {
             "  BELOW the 1.5x target"
         },
     );
+    if table.wire == Wire::Http {
+        let note = if std::env::var_os("MCP_OURS_SSE").is_some() {
+            "both servers answer every POST with an SSE stream (ours with MCP_OURS_SSE=1)"
+        } else {
+            "in session mode rmcp's server always answers with an SSE stream; ours answers with plain JSON when the tool sends nothing first (MCP_OURS_SSE=1: SSE too)"
+        };
+        let _ = writeln!(out, "  note: {note}");
+    }
     out
 }
 
@@ -668,6 +765,17 @@ fn main() {
     let n64: usize = env_or("MCP_N64", 64_000);
     let many: usize = env_or("MCP_CLIENTS", 64usize).max(2);
     let rounds: usize = env_or("MCP_ROUNDS", 6usize).max(1);
+    let http_n1: usize = env_or("MCP_HTTP_N1", 10_000);
+    let http_n64: usize = env_or("MCP_HTTP_N64", 32_000);
+    let wires: Vec<Wire> = std::env::var("MCP_WIRES")
+        .unwrap_or_else(|_| "pipe,http".to_owned())
+        .split(',')
+        .map(|w| match w.trim() {
+            "pipe" => Wire::Pipe,
+            "http" => Wire::Http,
+            other => panic!("unknown MCP_WIRES entry {other:?}: pipe, http"),
+        })
+        .collect();
 
     let since = SystemTime::now();
     if std::env::var_os("MCP_TABLE_ONLY").is_none() {
@@ -675,7 +783,9 @@ fn main() {
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3))
             .configure_from_args();
-        bench_round_trip(&mut c, &client_rt, &servers, Wire::Pipe);
+        for &wire in &wires {
+            bench_round_trip(&mut c, &client_rt, &servers, wire);
+        }
         c.final_summary();
     }
 
@@ -685,7 +795,11 @@ fn main() {
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
     );
     let mut report = String::new();
-    for wire in [Wire::Pipe] {
+    for &wire in &wires {
+        let (n1, n64) = match wire {
+            Wire::Pipe => (n1, n64),
+            Wire::Http => (http_n1, http_n64),
+        };
         for (clients, n) in [(1, n1), (many, n64)] {
             let fleet = run(&client_rt, Fleet::connect(&servers, wire, clients));
             let table = interleave(&client_rt, &fleet, n, rounds);
@@ -695,7 +809,9 @@ fn main() {
             drop(fleet);
         }
     }
-    criterion_ratio(Wire::Pipe, since);
+    for &wire in &wires {
+        criterion_ratio(wire, since);
+    }
     println!("\nsummary\n{report}");
     servers.runtime.shutdown_timeout(Duration::from_secs(1));
 }
