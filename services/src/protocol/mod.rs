@@ -37,6 +37,7 @@ mod notifications;
 #[macro_use]
 mod pagination;
 mod prompts;
+pub mod request_headers;
 mod resources;
 mod subscriptions;
 mod tools;

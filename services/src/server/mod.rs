@@ -84,7 +84,7 @@ use crate::jsonrpc::{ErrorObject, ErrorResponse, Message, Notification, Request,
 use crate::peer::Outbox;
 use crate::protocol::{
     CallToolRequestParams, CallToolResult, CancelledNotificationParams, CompleteRequestParams,
-    DiscoverResult, GetPromptRequestParams, GetPromptResult, Implementation,
+    DiscoverResult, GetPromptRequestParams, GetPromptResult, HEADER_MISMATCH, Implementation,
     InitializeRequestParams, InitializeResult, InputRequiredResult, JsonObject, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ProgressToken, Prompt, PromptsCapability, ProtocolVersion, RESOURCE_NOT_FOUND,
@@ -103,6 +103,8 @@ use notify::Sessions;
 pub use session::{Phase, Session};
 pub use templates::{UriTemplate, UriTemplateError, Variables};
 use tool::ToolEntry;
+
+use crate::protocol::request_headers::{HeaderParams, ParamHeaders};
 pub use tool::{ToolDefinitionError, ToolError};
 
 /// One incoming message, with the session it belongs to and the extensions
@@ -154,6 +156,8 @@ struct Inner {
     instructions: Option<String>,
     tools: Vec<ToolEntry>,
     tool_index: HashMap<String, usize>,
+    /// The `x-mcp-header` parameters of each tool, by index.
+    tool_headers: Vec<HeaderParams>,
     resources: Vec<ResourceEntry>,
     templates: Vec<TemplateEntry>,
     prompts: Vec<PromptEntry>,
@@ -440,10 +444,19 @@ impl McpServerBuilder {
             return Err(error);
         }
         let mut tool_index = HashMap::new();
+        let mut tool_headers = Vec::with_capacity(self.tools.len());
         for (i, entry) in self.tools.iter().enumerate() {
             if tool_index.insert(entry.tool.name.clone(), i).is_some() {
                 return Err(ToolDefinitionError::Duplicate(entry.tool.name.clone()));
             }
+            let schema = Value::Object(entry.tool.input_schema.clone());
+            let params = HeaderParams::from_input_schema(&schema).map_err(|error| {
+                ToolDefinitionError::HeaderParam {
+                    tool: entry.tool.name.clone(),
+                    error,
+                }
+            })?;
+            tool_headers.push(params);
         }
         first_duplicate(self.resources.iter().map(|r| &r.resource.uri))?;
         first_duplicate(self.templates.iter().map(|t| &t.template.uri_template))?;
@@ -471,6 +484,7 @@ impl McpServerBuilder {
                 instructions: self.instructions,
                 tools: self.tools,
                 tool_index,
+                tool_headers,
                 resources: self.resources,
                 templates: self.templates,
                 prompts: self.prompts,
@@ -580,6 +594,21 @@ impl Inner {
                 params.name
             )));
         };
+        // 2026-07-28 over Streamable HTTP: `Mcp-Param-*` headers must match
+        // the arguments they mirror (the transport hands them over).
+        if context.is_modern()
+            && let Some(headers) = context.extensions.get::<ParamHeaders>()
+            && let Some(mirrored) = self.tool_headers.get(index)
+            && !mirrored.is_empty()
+        {
+            let arguments = params.arguments.clone().map(Value::Object);
+            if let Err(why) = mirrored.check(arguments.as_ref(), |name| headers.get(name)) {
+                return Err(ErrorObject::new(
+                    HEADER_MISMATCH,
+                    format!("Header mismatch: {why}"),
+                ));
+            }
+        }
         let result = (self.tools[index].handler)(context, params.arguments).await;
         to_value(&result)
     }

@@ -74,6 +74,15 @@ pub enum ToolDefinitionError {
     /// A resource template's URI template cannot be matched.
     #[error(transparent)]
     Template(#[from] UriTemplateError),
+    /// A tool's `x-mcp-header` annotations break the rules of revision
+    /// 2026-07-28 (clients on Streamable HTTP would leave the tool out).
+    #[error("tool {tool:?}: {error}")]
+    HeaderParam {
+        /// The tool.
+        tool: String,
+        /// What is wrong.
+        error: crate::protocol::request_headers::HeaderParamError,
+    },
     /// A tool to configure was never added.
     #[error("tool {0:?} is configured but was never added")]
     UnknownTool(String),

@@ -99,6 +99,7 @@
 
 mod body;
 mod config;
+mod request_metadata;
 mod server;
 mod session_store;
 mod sse;

@@ -25,13 +25,17 @@ use super::config::{
     HostPolicy, OriginPolicy, ResponseMode, StreamableHttpConfig, is_loopback_host,
     normalize_origin, split_host,
 };
+use super::request_metadata;
 use super::session_store::{Busy, CreateError, HttpSession, SessionStore, plausible_session_id};
 use super::sse::{
     Append, ConnectError, Connection, EventId, LogLimits, STANDALONE, StreamId, Streams,
 };
 use crate::jsonrpc::{self, ErrorCode, ErrorObject, ErrorResponse, Message, Payload};
 use crate::peer::{Outbox, Outgoing};
-use crate::protocol::{ClientCapabilities, Implementation, ProtocolVersion, methods};
+use crate::protocol::request_headers::ParamHeaders;
+use crate::protocol::{
+    ClientCapabilities, HEADER_MISMATCH, Implementation, ProtocolVersion, methods,
+};
 use crate::server::{ServerRequest, Session};
 use crate::transport::ServeMessages;
 
@@ -366,9 +370,57 @@ fn sse_body(http: &Arc<HttpSession>, conn: Connection, keep_alive: Option<Durati
     McpBody::sse(conn.replay, conn.rx, keep_alive, Box::new(guard))
 }
 
+/// The request metadata of a POST (revision 2026-07-28): for one request
+/// with a protocol version in `_meta` whose version is a modern one this
+/// server knows, the mirrored headers must match the body (400
+/// `HeaderMismatch` otherwise) and the `Mcp-Param-*` headers go on to the
+/// server as [`ParamHeaders`]. Returns whether the request carries its
+/// version in `_meta` (its answer's HTTP status then follows the 2026-07-28
+/// rules).
+#[allow(clippy::result_large_err)]
+fn request_metadata(
+    parts: &mut Parts,
+    items: &[Result<Message, ErrorResponse>],
+) -> Result<bool, Response<McpBody>> {
+    let [Ok(Message::Request(request))] = items else {
+        return Ok(false);
+    };
+    let Some(version) = request_metadata::meta_version(request) else {
+        return Ok(false);
+    };
+    if is_modern_request(request) {
+        if let Err(why) = request_metadata::check(&parts.headers, request, version) {
+            tracing::debug!(target: TARGET, %why, "modern request refused: header mismatch");
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorResponse::new(
+                    Some(request.id.clone()),
+                    ErrorObject::new(HEADER_MISMATCH, format!("Header mismatch: {why}")),
+                ),
+            ));
+        }
+        let params = ParamHeaders::from_headers(&parts.headers);
+        parts.extensions.insert(params);
+    }
+    Ok(true)
+}
+
+/// What kind of POST is being answered.
+#[allow(clippy::struct_excessive_bools)] // independent facts, not states
+struct Shape {
+    /// The body was a JSON-RPC batch.
+    batch: bool,
+    /// SSE streams start with a priming event.
+    priming: bool,
+    /// The POST is `initialize`.
+    init: bool,
+    /// The request carries its protocol version in `_meta`.
+    versioned: bool,
+}
+
 /// What a POST's driver decided to answer with.
 enum Decision {
-    Json(Bytes),
+    Json(Bytes, StatusCode),
     Sse(McpBody),
     /// Every request was cancelled: nothing to say.
     Nothing,
@@ -648,7 +700,7 @@ impl<S: ServeMessages> StreamableHttpService<S> {
         }
     }
 
-    async fn post<B>(self, parts: Parts, body: B) -> Response<McpBody>
+    async fn post<B>(self, mut parts: Parts, body: B) -> Response<McpBody>
     where
         B: Body + Send + 'static,
         B::Data: Send,
@@ -693,6 +745,10 @@ impl<S: ServeMessages> StreamableHttpService<S> {
                 Ok(Message::Request(request)) => is_modern_request(request),
                 _ => false,
             });
+        let versioned = match request_metadata(&mut parts, &items) {
+            Ok(versioned) => versioned,
+            Err(response) => return response,
+        };
         let http = match self.post_session(&parts, init.is_some(), modern) {
             Ok(http) => http,
             Err(response) => return response,
@@ -742,26 +798,28 @@ impl<S: ServeMessages> StreamableHttpService<S> {
             return response;
         }
         let priming = config.response_mode != ResponseMode::JsonOnly && self.primes(&http, version);
-        self.answer(
-            http,
-            items,
+        let shape = Shape {
             batch,
-            parts.extensions,
             priming,
-            init.is_some(),
-        )
-        .await
+            init: init.is_some(),
+            versioned,
+        };
+        self.answer(http, items, parts.extensions, shape).await
     }
 
     async fn answer(
         self,
         http: Arc<HttpSession>,
         items: Vec<Result<Message, ErrorResponse>>,
-        batch: bool,
         mut extensions: http::Extensions,
-        priming: bool,
-        init: bool,
+        shape: Shape,
     ) -> Response<McpBody> {
+        let Shape {
+            batch,
+            priming,
+            init,
+            versioned,
+        } = shape;
         let config = self.config();
         let stream = http.streams.open();
         let control = SseControl {
@@ -782,6 +840,7 @@ impl<S: ServeMessages> StreamableHttpService<S> {
             keep_alive: config.keep_alive,
             decide: Some(decide),
             sse: false,
+            versioned,
             _busy: http.busy(),
         };
         let outbox_capacity = config.request_outbox_capacity;
@@ -801,7 +860,11 @@ impl<S: ServeMessages> StreamableHttpService<S> {
                 .in_current_span(),
         );
         let response = match decision.await {
-            Ok(Decision::Json(bytes)) => json_response(bytes),
+            Ok(Decision::Json(bytes, status)) => {
+                let mut response = json_response(bytes);
+                *response.status_mut() = status;
+                response
+            }
             Ok(Decision::Sse(body)) => sse_response(body),
             Ok(Decision::Nothing) => sse_response(McpBody::empty()),
             Err(_) => return session_not_found(),
@@ -998,6 +1061,9 @@ struct Driver {
     keep_alive: Option<Duration>,
     decide: Option<oneshot::Sender<Decision>>,
     sse: bool,
+    /// Whether the request carries its protocol version in `_meta`: a
+    /// JSON answer's status then says what kind of error it is.
+    versioned: bool,
     _busy: Busy,
 }
 
@@ -1052,8 +1118,18 @@ impl Driver {
         self.http.streams.discard(self.stream);
         let decision = match answers.as_slice() {
             [] => Decision::Nothing,
-            [one] if !batch => Decision::Json(Bytes::from(one.to_json())),
-            all => Decision::Json(Bytes::from(serde_json::to_string(all).unwrap_or_default())),
+            [one] if !batch => {
+                let status = if self.versioned {
+                    request_metadata::status_of(one)
+                } else {
+                    StatusCode::OK
+                };
+                Decision::Json(Bytes::from(one.to_json()), status)
+            }
+            all => Decision::Json(
+                Bytes::from(serde_json::to_string(all).unwrap_or_default()),
+                StatusCode::OK,
+            ),
         };
         if let Some(decide) = self.decide.take() {
             let _ = decide.send(decision);

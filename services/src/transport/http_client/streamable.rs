@@ -117,7 +117,7 @@ impl StreamableHttpClient<()> {
             reconnect: ReconnectPolicy::default(),
             standalone_stream: true,
             end_session_on_close: true,
-            modern_headers: false,
+            modern_headers: true,
         }
     }
 }
@@ -177,13 +177,13 @@ impl StreamableHttpClientBuilder {
     }
 
     /// Whether requests of the modern revision (2026-07-28: protocol
-    /// version in `_meta`) also carry the headers that revision mirrors from
-    /// the body: `MCP-Protocol-Version` (the request's own), `Mcp-Method` and
-    /// `Mcp-Name` (Base64 sentinel when not a plain header value); not
-    /// `Mcp-Param-*`. Default `false`: this crate's Streamable HTTP server
-    /// accepts modern requests by their `_meta` but, with its default
-    /// configuration, answers 400 to `MCP-Protocol-Version: 2026-07-28`;
-    /// turn it on for servers that require the headers.
+    /// version in `_meta`) carry the headers that revision requires to
+    /// mirror the body: `MCP-Protocol-Version` (the request's own),
+    /// `Mcp-Method`, `Mcp-Name` and the `Mcp-Param-*` of the called tool's
+    /// `x-mcp-header` parameters, Base64 sentinel where a value is not a
+    /// plain header value. Default `true`; tools whose `x-mcp-header`
+    /// annotations are invalid are then left out of `tools/list` answers.
+    /// Requests of the older revisions never carry them.
     #[must_use]
     pub fn modern_headers(mut self, mirror: bool) -> Self {
         self.modern_headers = mirror;
@@ -226,6 +226,7 @@ impl<C: HttpService> Transport for StreamableHttpClient<C> {
                 streams: Mutex::new(HashMap::new()),
                 next_stream: AtomicU64::new(0),
                 standalone_started: AtomicBool::new(false),
+                tools: Mutex::default(),
             }),
         };
         let flushed = tokio::spawn(conn.write(outgoing));
@@ -268,6 +269,8 @@ struct State {
     streams: Mutex<HashMap<RequestId, (u64, CancellationToken)>>,
     next_stream: AtomicU64,
     standalone_started: AtomicBool,
+    /// What `tools/list` answers said of `x-mcp-header` parameters.
+    tools: Mutex<super::mirror::ToolParams>,
 }
 
 /// What each task of an open transport holds.
@@ -386,7 +389,9 @@ impl<C: HttpService> Conn<C> {
     async fn send(&self, outgoing: Outgoing) {
         let outline = outline(&outgoing);
         let mirrored = if self.config().modern_headers {
-            super::mirror::headers(&outgoing)
+            let mut tools = self.tools();
+            tools.sent(&outgoing);
+            super::mirror::headers(&outgoing, &tools)
         } else {
             HeaderMap::new()
         };
@@ -762,9 +767,18 @@ impl<C: HttpService> Conn<C> {
         }
     }
 
+    /// What the transport learnt of the tools' `x-mcp-header` parameters.
+    fn tools(&self) -> std::sync::MutexGuard<'_, super::mirror::ToolParams> {
+        self.state
+            .tools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Hands a frame to the client; `false` when it stopped listening.
-    async fn deliver(&self, frame: Frame) -> bool {
+    async fn deliver(&self, mut frame: Frame) -> bool {
         self.observe(&frame);
+        self.tools().received(&mut frame);
         let answered = common::answers(&frame);
         if !answered.is_empty() {
             // Whatever stream it came on, these requests wait no longer.
