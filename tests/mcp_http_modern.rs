@@ -263,3 +263,151 @@ async fn a_legacy_client_still_gets_a_session() {
     client.close().await.unwrap();
     server.abort();
 }
+
+/// The events of an SSE response, as they arrive.
+struct Events {
+    body: hyper::body::Incoming,
+    buffer: String,
+}
+
+impl Events {
+    /// The next event's JSON data.
+    async fn next(&mut self) -> serde_json::Value {
+        use http_body_util::BodyExt;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let event: String = self.buffer.drain(..end + 2).collect();
+                let data: String = event
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if !data.is_empty() {
+                    return serde_json::from_str(&data).unwrap();
+                }
+                continue;
+            }
+            let frame = self.body.frame().await.unwrap().unwrap();
+            if let Ok(bytes) = frame.into_data() {
+                self.buffer.push_str(std::str::from_utf8(&bytes).unwrap());
+            }
+        }
+    }
+}
+
+/// Opens `subscriptions/listen` with `filter` as request `id`.
+async fn listen(url: &str, id: u64, filter: serde_json::Value) -> Events {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "subscriptions/listen", "params": {
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        },
+        "notifications": filter
+    }});
+    let request = http::Request::post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "subscriptions/listen")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    Events {
+        body: response.into_body(),
+        buffer: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_listen_streams_what_the_filter_asked_for() {
+    let server = McpServer::builder()
+        .name("listen")
+        .list_changed(true)
+        .tool("noop", "", |_ctx: ToolContext, _: Nothing| async {
+            Ok::<_, ToolError>(CallToolResult::text(""))
+        })
+        .prompt(
+            mcp_tower::services::protocol::Prompt::new("p"),
+            |_ctx, _args| async { Ok(mcp_tower::services::protocol::GetPromptResult::new(vec![])) },
+        )
+        .build()
+        .unwrap();
+    let service = StreamableHttpService::with_defaults(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+
+    // Tools only (and a resource subscription this server cannot honour).
+    let mut tools = listen(
+        &url,
+        11,
+        json!({"toolsListChanged": true, "resourceSubscriptions": ["file:///x"]}),
+    )
+    .await;
+    let ack = tools.next().await;
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        11
+    );
+    assert_eq!(
+        ack["params"]["notifications"],
+        json!({"toolsListChanged": true})
+    );
+    // Prompts only.
+    let mut prompts = listen(&url, 12, json!({"promptsListChanged": true})).await;
+    assert_eq!(
+        prompts.next().await["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+
+    assert_eq!(server.notify_tools_list_changed(), 1);
+    let changed = tools.next().await;
+    assert_eq!(changed["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        11
+    );
+    assert_eq!(server.notify_prompts_list_changed(), 1);
+    let changed = prompts.next().await;
+    assert_eq!(changed["method"], "notifications/prompts/list_changed");
+    assert_eq!(
+        changed["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        12
+    );
+
+    // Closing a stream cancels its subscription; the server ends the
+    // others with a `complete` result.
+    drop(prompts);
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while server.notify_prompts_list_changed() != 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the closed stream's subscription was not cancelled");
+    assert_eq!(server.end_subscriptions(), 1);
+    let end = tools.next().await;
+    assert_eq!(end["id"], 11);
+    assert_eq!(end["result"]["resultType"], "complete");
+    assert_eq!(
+        end["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        11
+    );
+    task.abort();
+}

@@ -239,6 +239,12 @@ impl Peer {
         self.outbox.is_closed()
     }
 
+    /// Sends a message as it is if the outbox has room now; `false` when it
+    /// is full or closed (for best-effort notifications that must not wait).
+    pub fn try_send(&self, message: Message) -> bool {
+        self.outbox.try_send(Outgoing::One(message)).is_ok()
+    }
+
     /// Sends a message as it is.
     pub async fn send(&self, message: Message) -> Result<(), PeerError> {
         self.outbox

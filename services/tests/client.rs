@@ -446,7 +446,17 @@ mod modern {
         };
         assert_eq!(error.code.0, -32022);
         assert_eq!(error.data.unwrap()["requested"], "1900-01-01");
-        let modern = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}});
+        // `clientCapabilities` is required in a modern `_meta`.
+        let bare = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}});
+        let error = client
+            .request::<_, Value>("tools/list", &bare)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, PeerError::Remote { error, .. } if error.code.0 == -32602));
+        let modern = json!({"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        }});
         let error = client
             .request::<_, Value>("ping", &modern)
             .await
@@ -454,7 +464,10 @@ mod modern {
         assert!(matches!(error, PeerError::Remote { error, .. } if error.code.0 == -32601));
         let missing = json!({
             "uri": "memo://missing",
-            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }
         });
         let error = client
             .request::<_, Value>("resources/read", &missing)

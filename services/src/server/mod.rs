@@ -59,6 +59,7 @@ mod catalog;
 mod completion;
 mod context;
 mod error_layer;
+mod listen;
 mod modern;
 mod notify;
 mod pagination;
@@ -166,6 +167,8 @@ struct Inner {
     subscriptions: bool,
     list_changed: bool,
     sessions: Sessions,
+    /// Open `subscriptions/listen` streams (2026-07-28).
+    listeners: listen::Listeners,
 }
 
 /// The MCP server: cheap to clone; one instance serves every session.
@@ -493,6 +496,7 @@ impl McpServerBuilder {
                 subscriptions: self.subscriptions,
                 list_changed: self.list_changed,
                 sessions: Sessions::default(),
+                listeners: listen::Listeners::default(),
             }),
         })
     }
@@ -759,6 +763,10 @@ impl Inner {
                 },
             ),
             methods::TOOLS_CALL => self.call_tool(context, params(call.params)?).await,
+            methods::SUBSCRIPTIONS_LISTEN if modern => {
+                let id = call.id.clone();
+                self.listen(context, id, params(call.params)?).await
+            }
             methods::RESOURCES_LIST => list_page(
                 &self.resources,
                 methods::RESOURCES_LIST,

@@ -81,8 +81,12 @@ pub(crate) fn detect(params: Option<&Value>) -> Result<Option<ModernRequest>, Er
         .map(str::to_owned);
     Ok(Some(ModernRequest {
         version,
-        // Required in 2026-07-28; a client that leaves it out declares nothing.
-        capabilities: meta.client_capabilities.unwrap_or_default(),
+        // Required in 2026-07-28.
+        capabilities: meta.client_capabilities.ok_or_else(|| {
+            ErrorObject::invalid_params(
+                "invalid _meta: io.modelcontextprotocol/clientCapabilities is required",
+            )
+        })?,
         log_level: meta.log_level,
         responses,
         request_state,

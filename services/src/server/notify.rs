@@ -63,6 +63,17 @@ fn notification<P: Serialize>(method: &str, params: Option<&P>) -> Message {
     })
 }
 
+/// The params of a notification as an object (empty when it has none).
+fn params_of(message: &Message) -> serde_json::Map<String, Value> {
+    match message {
+        Message::Notification(Notification {
+            params: Some(Value::Object(params)),
+            ..
+        }) => params.clone(),
+        _ => serde_json::Map::new(),
+    }
+}
+
 impl McpServer {
     /// Sends `message` to the ready sessions `filter` accepts; returns how
     /// many got it.
@@ -88,7 +99,17 @@ impl McpServer {
             methods::NOTIFICATION_RESOURCES_UPDATED,
             Some(&ResourceUpdatedNotificationParams::new(uri)),
         );
-        self.broadcast(&message, |session| session.is_subscribed(uri))
+        let streams = self.inner.listeners.send(
+            methods::NOTIFICATION_RESOURCES_UPDATED,
+            &params_of(&message),
+            |filter| {
+                filter
+                    .resource_subscriptions
+                    .as_ref()
+                    .is_some_and(|uris| uris.iter().any(|u| u == uri))
+            },
+        );
+        streams + self.broadcast(&message, |session| session.is_subscribed(uri))
     }
 
     /// Sends `notifications/tools/list_changed` to every initialized
@@ -129,7 +150,20 @@ impl McpServer {
             tracing::debug!(target: "mcp_tower::server", %method, "not sent: the capability is not advertised");
             return 0;
         }
-        self.broadcast(&notification::<Value>(method, None), |_| true)
+        // 2026-07-28: to the `subscriptions/listen` streams that asked.
+        let streams = self
+            .inner
+            .listeners
+            .send(method, &serde_json::Map::new(), |filter| {
+                let wanted = match method {
+                    methods::NOTIFICATION_TOOLS_LIST_CHANGED => filter.tools_list_changed,
+                    methods::NOTIFICATION_PROMPTS_LIST_CHANGED => filter.prompts_list_changed,
+                    methods::NOTIFICATION_RESOURCES_LIST_CHANGED => filter.resources_list_changed,
+                    _ => None,
+                };
+                wanted == Some(true)
+            });
+        streams + self.broadcast(&notification::<Value>(method, None), |_| true)
     }
 
     /// Sends a log message (`notifications/message`) to every initialized

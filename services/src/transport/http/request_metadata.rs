@@ -25,6 +25,17 @@ pub(super) fn meta_version(request: &Request) -> Option<&str> {
         .as_str()
 }
 
+/// Whether a request's `_meta` carries the client's capabilities (an
+/// object), as a 2026-07-28 request must.
+pub(super) fn declares_capabilities(request: &Request) -> bool {
+    request
+        .params
+        .as_ref()
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities"))
+        .is_some_and(serde_json::Value::is_object)
+}
+
 /// Checks the mirrored headers of a modern request whose `_meta` says
 /// `version`: `MCP-Protocol-Version`, `Mcp-Method`, and `Mcp-Name` where
 /// the method has one, each present and equal to the body's value (after

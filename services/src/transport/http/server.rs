@@ -17,6 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 use tracing::Instrument;
 
@@ -346,17 +347,23 @@ fn with_session_id(mut response: Response<McpBody>, http: &HttpSession) -> Respo
 }
 
 /// Unregisters an SSE connection when its body is dropped, and keeps the
-/// session active meanwhile.
+/// session active meanwhile. For a session of one POST (stateless, and
+/// every 2026-07-28 request) the client closing the stream also cancels the
+/// request (2026-07-28, "Cancellation"): nothing could resume it.
 struct ConnGuard {
     streams: Arc<Streams>,
     stream: StreamId,
     conn: u64,
+    cancel: Option<CancellationToken>,
     _busy: Busy,
 }
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.streams.disconnect(self.stream, self.conn);
+        if let Some(cancel) = &self.cancel {
+            cancel.cancel();
+        }
     }
 }
 
@@ -365,44 +372,89 @@ fn sse_body(http: &Arc<HttpSession>, conn: Connection, keep_alive: Option<Durati
         streams: Arc::clone(&http.streams),
         stream: conn.stream,
         conn: conn.id,
+        cancel: http.id.is_none().then(|| http.closed.clone()),
         _busy: http.busy(),
     };
     McpBody::sse(conn.replay, conn.rx, keep_alive, Box::new(guard))
 }
 
-/// The request metadata of a POST (revision 2026-07-28): for one request
-/// with a protocol version in `_meta` whose version is a modern one this
-/// server knows, the mirrored headers must match the body (400
-/// `HeaderMismatch` otherwise) and the `Mcp-Param-*` headers go on to the
-/// server as [`ParamHeaders`]. Returns whether the request carries its
-/// version in `_meta` (its answer's HTTP status then follows the 2026-07-28
-/// rules).
+/// Whether a POST is one request that carries its protocol version in
+/// `_meta` the 2026-07-28 way (a modern version, or one this server does not
+/// know; not a legacy one), with that version when this server knows it.
+enum Versioned {
+    Yes(Option<ProtocolVersion>),
+    No,
+}
+
+/// The request metadata of a POST (revision 2026-07-28, "Request Metadata"
+/// and "Server Validation"):
+/// - one request whose `MCP-Protocol-Version` header names a modern
+///   revision must carry that version and the client's capabilities in
+///   `_meta` (400 -32602 otherwise);
+/// - one request with a modern or unknown version in `_meta` must carry the
+///   same version in the header (400 `HeaderMismatch` otherwise) and, for a
+///   modern version this server knows, `Mcp-Method` and `Mcp-Name` matching
+///   the body; its `Mcp-Param-*` headers go on to the server as
+///   [`ParamHeaders`].
+///
+/// Error answers carry the request's id.
 #[allow(clippy::result_large_err)]
 fn request_metadata(
     parts: &mut Parts,
     items: &[Result<Message, ErrorResponse>],
-) -> Result<bool, Response<McpBody>> {
+) -> Result<Versioned, Response<McpBody>> {
     let [Ok(Message::Request(request))] = items else {
-        return Ok(false);
+        return Ok(Versioned::No);
     };
+    let refuse = |code: ErrorCode, message: String| {
+        tracing::debug!(target: TARGET, code = code.0, %message, "modern request refused");
+        error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorResponse::new(Some(request.id.clone()), ErrorObject::new(code, message)),
+        )
+    };
+    let header = parts.headers.get(MCP_PROTOCOL_VERSION);
+    let header_modern = header
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<ProtocolVersion>().ok())
+        .is_some_and(ProtocolVersion::is_stateless);
     let Some(version) = request_metadata::meta_version(request) else {
-        return Ok(false);
-    };
-    if is_modern_request(request) {
-        if let Err(why) = request_metadata::check(&parts.headers, request, version) {
-            tracing::debug!(target: TARGET, %why, "modern request refused: header mismatch");
-            return Err(error_response(
-                StatusCode::BAD_REQUEST,
-                ErrorResponse::new(
-                    Some(request.id.clone()),
-                    ErrorObject::new(HEADER_MISMATCH, format!("Header mismatch: {why}")),
-                ),
+        if header_modern {
+            return Err(refuse(
+                ErrorCode::INVALID_PARAMS,
+                "Invalid params: a 2026-07-28 request must carry io.modelcontextprotocol/protocolVersion and io.modelcontextprotocol/clientCapabilities in _meta".into(),
             ));
+        }
+        return Ok(Versioned::No);
+    };
+    let known = version.parse::<ProtocolVersion>().ok();
+    if known.is_some_and(|v| !v.is_stateless()) {
+        // A legacy revision named in `_meta`: the legacy rules apply.
+        return Ok(Versioned::No);
+    }
+    if header.map(http::HeaderValue::as_bytes) != Some(version.as_bytes()) {
+        let why = if header.is_some() {
+            "the MCP-Protocol-Version header does not match the body"
+        } else {
+            "the MCP-Protocol-Version header is missing"
+        };
+        return Err(refuse(HEADER_MISMATCH, format!("Header mismatch: {why}")));
+    }
+    if known.is_some() {
+        if !request_metadata::declares_capabilities(request) {
+            return Err(refuse(
+                ErrorCode::INVALID_PARAMS,
+                "Invalid params: _meta must carry io.modelcontextprotocol/clientCapabilities"
+                    .into(),
+            ));
+        }
+        if let Err(why) = request_metadata::check(&parts.headers, request, version) {
+            return Err(refuse(HEADER_MISMATCH, format!("Header mismatch: {why}")));
         }
         let params = ParamHeaders::from_headers(&parts.headers);
         parts.extensions.insert(params);
     }
-    Ok(true)
+    Ok(Versioned::Yes(known))
 }
 
 /// What kind of POST is being answered.
@@ -732,23 +784,28 @@ impl<S: ServeMessages> StreamableHttpService<S> {
             Err(response) => return response,
         };
         drop(bytes);
-        let header_version = if init.is_some() {
-            None
-        } else {
-            match self.header_version(&parts.headers) {
-                Ok(version) => version,
-                Err(response) => return response,
-            }
-        };
-        let modern = header_version.is_some_and(ProtocolVersion::is_stateless)
-            || items.iter().any(|item| match item {
-                Ok(Message::Request(request)) => is_modern_request(request),
-                _ => false,
-            });
+        // A request with its version in `_meta` is checked against its
+        // headers first (2026-07-28); its version, known or not, is the
+        // server's to accept or refuse (-32022).
         let versioned = match request_metadata(&mut parts, &items) {
             Ok(versioned) => versioned,
             Err(response) => return response,
         };
+        let header_version = match &versioned {
+            Versioned::Yes(version) => *version,
+            Versioned::No if init.is_some() => None,
+            Versioned::No => match self.header_version(&parts.headers) {
+                Ok(version) => version,
+                Err(response) => return response,
+            },
+        };
+        let modern = matches!(versioned, Versioned::Yes(_))
+            || header_version.is_some_and(ProtocolVersion::is_stateless)
+            || items.iter().any(|item| match item {
+                Ok(Message::Request(request)) => is_modern_request(request),
+                _ => false,
+            });
+        let versioned = matches!(versioned, Versioned::Yes(_));
         let http = match self.post_session(&parts, init.is_some(), modern) {
             Ok(http) => http,
             Err(response) => return response,
