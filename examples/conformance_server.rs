@@ -17,6 +17,8 @@
 mod cli;
 #[path = "support/everything.rs"]
 mod everything;
+#[path = "support/modern_tools.rs"]
+mod modern_tools;
 #[path = "support/serve_http.rs"]
 mod serve_http;
 

@@ -1,7 +1,8 @@
 //! The "everything" server the MCP conformance suite expects: the tools,
 //! resources and prompts of the suite's reference server
 //! (`examples/servers/typescript/everything-server.ts` in
-//! modelcontextprotocol/conformance, v0.1.16), on our `McpServer`.
+//! modelcontextprotocol/conformance, v0.1.16), on our `McpServer`, and the
+//! diagnostic tools of its 2026-07-28 scenarios (`modern_tools`).
 
 use std::collections::BTreeMap;
 
@@ -290,10 +291,21 @@ fn tools(builder: McpServerBuilder) -> Result<McpServerBuilder, ToolDefinitionEr
                 json!({
                     "$schema": "https://json-schema.org/draft/2020-12/schema",
                     "type": "object",
-                    "$defs": {"address": {"type": "object", "properties": {
+                    "$defs": {"address": {"$anchor": "addressDef", "type": "object", "properties": {
                         "street": {"type": "string"}, "city": {"type": "string"}
                     }}},
-                    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
+                    "properties": {
+                        "name": {"type": "string"},
+                        "address": {"$ref": "#/$defs/address"},
+                        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+                        "phone": {"type": "string"},
+                        "email": {"type": "string"}
+                    },
+                    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+                    "if": {"properties": {"contactMethod": {"const": "phone"}},
+                           "required": ["contactMethod"]},
+                    "then": {"required": ["phone"]},
+                    "else": {"required": ["email"]},
                     "additionalProperties": false
                 }),
             )?,
@@ -323,7 +335,7 @@ fn messages(value: Value) -> Result<GetPromptResult, ToolError> {
 }
 
 /// The conformance suite's "everything" server.
-pub(crate) fn server() -> Result<McpServer, ToolDefinitionError> {
+pub(crate) fn server() -> Result<McpServer, Box<dyn std::error::Error + Send + Sync>> {
     let builder = McpServer::builder()
         .name("mcp-conformance-test-server")
         .version("1.0.0")
@@ -338,13 +350,14 @@ pub(crate) fn server() -> Result<McpServer, ToolDefinitionError> {
     }))
     .map_err(|_| ToolDefinitionError::NotAnObject("template".into()))?;
     let builder = resources(tools(builder)?, template)?;
-    prompts(builder)?
+    let builder = crate::modern_tools::add(prompts(builder)?)?;
+    Ok(builder
         .complete_prompt_argument(
             "test_prompt_with_arguments",
             "arg1",
             |_ctx, _request| async { Vec::new() },
         )
-        .build()
+        .build()?)
 }
 
 fn resources(

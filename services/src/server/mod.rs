@@ -36,7 +36,13 @@
 //!   requests: a handler's `elicit`, `create_message` or `list_roots` turns
 //!   into an `input_required` result and the handler runs again when the
 //!   client retries with the answers (so modern handlers must be safe to
-//!   re-run up to their first input request).
+//!   re-run up to their first input request); handlers can name their
+//!   input requests ([`RequestContext::elicit_as`]) and carry state between
+//!   rounds ([`RequestContext::set_request_state`]);
+//! - handlers that fail their request with a JSON-RPC error
+//!   ([`RequestContext::fail_request`]), for example -32021 when the client
+//!   did not declare a capability the request needs
+//!   ([`RequestContext::require_client_capabilities`]).
 //!
 //! ```
 //! use mcp_tower_services::server::{McpServer, ToolError};
@@ -887,6 +893,7 @@ impl Inner {
                 if let Some(modern) = &modern {
                     context = context.with_modern(Arc::clone(modern));
                 }
+                let failure = context.failure();
                 let outcome = tokio::select! {
                     biased;
                     () = flight.token.cancelled() => {
@@ -900,6 +907,9 @@ impl Inner {
                     Some(modern) => self.finish_modern(&method, modern, outcome),
                     None => outcome,
                 };
+                // A handler that failed the request with a protocol error
+                // overrides its own result and any `input_required`.
+                let outcome = failure.take().map_or(outcome, Err);
                 Some(match outcome {
                     Ok(result) => Message::Response(Response { id, result }),
                     Err(error) => {
@@ -936,8 +946,7 @@ impl Inner {
         let needed = modern.take_needed();
         let server_info = serde_json::to_value(&self.info).unwrap_or_default();
         if !needed.is_empty() {
-            let state = modern.request_state().map(str::to_owned);
-            let interim = InputRequiredResult::new(Some(needed), state);
+            let interim = InputRequiredResult::new(Some(needed), modern.next_state());
             return Ok(modern::finish(to_value(&interim)?, &server_info));
         }
         match outcome {

@@ -30,6 +30,8 @@ pub(crate) struct ModernRequest {
     responses: InputResponses,
     request_state: Option<String>,
     needed: Mutex<(usize, InputRequests)>,
+    /// The state the handler wants back with the client's answers.
+    next_state: Mutex<Option<String>>,
 }
 
 /// Methods of the legacy revisions only (removed in 2026-07-28).
@@ -91,6 +93,7 @@ pub(crate) fn detect(params: Option<&Value>) -> Result<Option<ModernRequest>, Er
         responses,
         request_state,
         needed: Mutex::new((0, InputRequests::new())),
+        next_state: Mutex::new(None),
     }))
 }
 
@@ -99,12 +102,16 @@ impl ModernRequest {
     /// `None` after noting the request (the handler then fails with
     /// `PeerError::InputRequired` and the server answers `input_required`).
     ///
-    /// Keys are given in call order (`elicitation/create-0`, ...), so a
+    /// The request goes under `key` when the handler names it; otherwise
+    /// keys are given in call order (`elicitation/create-0`, ...), so a
     /// handler that runs again on the retry meets its answers in the same
     /// places.
-    pub(crate) fn input(&self, request: InputRequest) -> Option<InputResponse> {
+    pub(crate) fn input(&self, key: Option<&str>, request: InputRequest) -> Option<InputResponse> {
         let mut needed = self.needed.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = format!("{}-{}", request.method(), needed.0);
+        let key = key.map_or_else(
+            || format!("{}-{}", request.method(), needed.0),
+            str::to_owned,
+        );
         needed.0 += 1;
         if let Some(answer) = self.responses.get(&key) {
             return Some(answer.clone());
@@ -121,6 +128,24 @@ impl ModernRequest {
     /// The state the client echoed from the previous round.
     pub(crate) fn request_state(&self) -> Option<&str> {
         self.request_state.as_deref()
+    }
+
+    /// Sets the state an `input_required` answer carries.
+    pub(crate) fn set_next_state(&self, state: String) {
+        *self
+            .next_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(state);
+    }
+
+    /// The state for an `input_required` answer: what the handler set, or
+    /// else the state the client echoed.
+    pub(crate) fn next_state(&self) -> Option<String> {
+        self.next_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .or_else(|| self.request_state.clone())
     }
 }
 
@@ -208,10 +233,48 @@ mod tests {
         let modern = detect(Some(&params)).unwrap().unwrap();
         assert!(modern.capabilities.roots.is_some());
         assert_eq!(modern.request_state(), Some("s1"));
-        assert!(modern.input(InputRequest::ListRoots(None)).is_none());
-        assert!(modern.input(InputRequest::ListRoots(None)).is_some());
+        assert!(modern.input(None, InputRequest::ListRoots(None)).is_none());
+        assert!(modern.input(None, InputRequest::ListRoots(None)).is_some());
         let needed = modern.take_needed();
         assert_eq!(needed.keys().collect::<Vec<_>>(), ["roots/list-0"]);
+    }
+
+    #[test]
+    fn named_input_goes_under_its_key() {
+        let params = json!({
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {"roots": {}}},
+            "inputResponses": {"client_roots": {"roots": []}}
+        });
+        let modern = detect(Some(&params)).unwrap().unwrap();
+        assert!(
+            modern
+                .input(Some("client_roots"), InputRequest::ListRoots(None))
+                .is_some()
+        );
+        assert!(
+            modern
+                .input(Some("more_roots"), InputRequest::ListRoots(None))
+                .is_none()
+        );
+        assert_eq!(
+            modern.take_needed().keys().collect::<Vec<_>>(),
+            ["more_roots"]
+        );
+    }
+
+    #[test]
+    fn the_handler_state_replaces_the_echoed_one() {
+        let params = json!({
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}},
+            "requestState": "round-1"
+        });
+        let modern = detect(Some(&params)).unwrap().unwrap();
+        assert_eq!(modern.next_state().as_deref(), Some("round-1"));
+        modern.set_next_state("round-2".to_owned());
+        assert_eq!(modern.next_state().as_deref(), Some("round-2"));
+        assert_eq!(modern.request_state(), Some("round-1"));
     }
 
     #[test]
