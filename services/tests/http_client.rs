@@ -2,8 +2,9 @@
 //! servers on 127.0.0.1 that answer in specific ways: JSON, SSE with
 //! progress, 202, a stream closed after a priming event and resumed with
 //! `Last-Event-ID`, session expiry, HTTP errors, no session at all. Each test
-//! checks what the client sent. Nothing waits on a clock: the reconnection
-//! wait is injected and records the delay it was asked for.
+//! checks what the client sent. The reconnection wait is injected and
+//! records the delay it was asked for; only the server that is slow to
+//! answer the GET stream on purpose sleeps.
 #![cfg(feature = "http-client")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -773,5 +774,201 @@ async fn a_request_answered_202_gets_its_answer_on_the_get_stream() {
         .await
         .unwrap();
     ping.await.unwrap().unwrap();
+    client.close().await.unwrap();
+}
+
+/// A 2026-07-28 `server/discover` answer.
+fn discover_result(id: &Value) -> Value {
+    result(
+        id,
+        json!({"resultType": "complete", "supportedVersions": ["2026-07-28"],
+            "capabilities": {"tools": {}},
+            "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "modern", "version": "1"}}}),
+    )
+}
+
+/// HTTP 400 with an `UnsupportedProtocolVersionError` listing `supported`.
+fn unsupported_version(id: &Value, requested: Option<&str>, supported: &[&str]) -> Response<Body> {
+    let error = json!({"jsonrpc": "2.0", "id": id, "error": {
+        "code": -32022, "message": "Unsupported protocol version",
+        "data": {"supported": supported, "requested": requested.unwrap_or("")}}});
+    full(
+        StatusCode::BAD_REQUEST,
+        Some("application/json"),
+        error.to_string(),
+    )
+}
+
+/// The `_meta` protocol version of a recorded request.
+fn meta_version(r: &Recorded) -> Option<&str> {
+    r.body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"].as_str()
+}
+
+fn modern_client() -> mcp_tower_services::client::McpClientBuilder {
+    client().protocol_version(mcp_tower_services::protocol::ProtocolVersion::V2026_07_28)
+}
+
+#[tokio::test]
+async fn a_refused_discover_is_asked_again_with_a_version_from_the_error() {
+    let refused = Mutex::new(false);
+    let server = TestServer::start(lifecycle(move |r| match r.rpc_method() {
+        Some("server/discover") if !std::mem::replace(&mut *refused.lock().unwrap(), true) => {
+            unsupported_version(
+                &r.id(),
+                r.header("mcp-protocol-version"),
+                &["2025-11-25", "2026-07-28"],
+            )
+        }
+        Some("server/discover") => json(&discover_result(&r.id())),
+        _ => json(&result(
+            &r.id(),
+            json!({"resultType": "complete", "tools": []}),
+        )),
+    }))
+    .await;
+    let transport = server
+        .builder()
+        .standalone_stream(false)
+        .build_hyper()
+        .unwrap();
+    let client = modern_client().connect(transport).await.unwrap();
+    let answer = client.initialize().await.unwrap();
+    assert_eq!(answer.protocol_version, "2026-07-28");
+    assert_eq!(answer.server_info.name, "modern");
+    client.list_tools().await.unwrap();
+    let discovers: Vec<Recorded> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.rpc_method() == Some("server/discover"))
+        .collect();
+    assert_eq!(discovers.len(), 2, "one refusal, one retry");
+    assert_ne!(discovers[0].id(), discovers[1].id());
+    for discover in &discovers {
+        assert_eq!(discover.header("mcp-protocol-version"), Some("2026-07-28"));
+        assert_eq!(meta_version(discover), Some("2026-07-28"));
+    }
+    assert!(
+        server
+            .find(|r| r.rpc_method() == Some("initialize"))
+            .is_none()
+    );
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_lists_only_legacy_versions_gets_initialize_with_one_of_them() {
+    let server = TestServer::start(move |r: &Recorded| match (&r.method, r.rpc_method()) {
+        (&Method::POST, Some("server/discover")) => unsupported_version(
+            &r.id(),
+            r.header("mcp-protocol-version"),
+            &["2025-03-26", "2025-06-18"],
+        ),
+        (&Method::POST, Some("initialize")) => json(&result(
+            &r.id(),
+            json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                "serverInfo": {"name": "legacy", "version": "1"}}),
+        )),
+        (&Method::GET, _) => status(405),
+        _ => accepted(),
+    })
+    .await;
+    let transport = server
+        .builder()
+        .standalone_stream(false)
+        .build_hyper()
+        .unwrap();
+    let client = modern_client().connect(transport).await.unwrap();
+    let answer = client.initialize().await.unwrap();
+    assert_eq!(answer.protocol_version, "2025-06-18");
+    let initialize = server
+        .find(|r| r.rpc_method() == Some("initialize"))
+        .unwrap();
+    assert_eq!(initialize.body["params"]["protocolVersion"], "2025-06-18");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_modern_request_is_retried_once_then_the_error_reaches_the_caller() {
+    let refused = Mutex::new(false);
+    let server = TestServer::start(lifecycle(move |r| {
+        let supported: &[&str] = match r.rpc_method() {
+            Some("server/discover") => return json(&discover_result(&r.id())),
+            // Refused once, then answered.
+            Some("tools/list") if !std::mem::replace(&mut *refused.lock().unwrap(), true) => {
+                &["2026-07-28"]
+            }
+            Some("tools/list") => {
+                return json(&result(
+                    &r.id(),
+                    json!({"resultType": "complete", "tools": []}),
+                ));
+            }
+            // Always refused: no version in common after the retry either.
+            _ => &["2026-07-28", "2099-01-01"],
+        };
+        unsupported_version(&r.id(), r.header("mcp-protocol-version"), supported)
+    }))
+    .await;
+    let transport = server
+        .builder()
+        .standalone_stream(false)
+        .build_hyper()
+        .unwrap();
+    let client = modern_client().connect(transport).await.unwrap();
+    client.initialize().await.unwrap();
+    client.list_tools().await.unwrap();
+    let lists = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.rpc_method() == Some("tools/list"))
+        .count();
+    assert_eq!(lists, 2, "one refusal, one retry");
+
+    let error = client.call_tool("add", json!({})).await.unwrap_err();
+    assert_eq!(remote_code(&error), -32022);
+    let PeerError::Remote { error, .. } = error else {
+        unreachable!()
+    };
+    let data = error.data.unwrap();
+    assert_eq!(data["supported"], json!(["2026-07-28", "2099-01-01"]));
+    assert_eq!(data["httpStatus"], 400);
+    let calls = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.rpc_method() == Some("tools/call"))
+        .count();
+    assert_eq!(calls, 2, "retried once, then given up");
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_after_initialization_wait_until_the_get_stream_is_open() {
+    // A server that sends a request on the GET stream while it handles the
+    // client's next request (say an elicitation during a tool call) must
+    // find that stream open. This one is slow to answer the GET; the
+    // client's next request comes after that answer.
+    let (_events, stream) = sse();
+    let stream = Mutex::new(Some(stream));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server_seen = Arc::clone(&seen);
+    let server = TestServer::start(move |r: &Recorded| match (&r.method, r.rpc_method()) {
+        (&Method::POST, Some("initialize")) => with_session(json(&init_result(&r.id())), "s"),
+        (&Method::GET, _) => {
+            std::thread::sleep(Duration::from_millis(300));
+            server_seen.lock().unwrap().push("GET answered");
+            stream.lock().unwrap().take().unwrap_or_else(|| status(409))
+        }
+        (&Method::POST, Some("tools/list")) => {
+            server_seen.lock().unwrap().push("tools/list");
+            json(&result(&r.id(), json!({"tools": []})))
+        }
+        _ => accepted(),
+    })
+    .await;
+    let transport = server.builder().build_hyper().unwrap();
+    let client = client().connect(transport).await.unwrap();
+    client.initialize().await.unwrap();
+    client.list_tools().await.unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["GET answered", "tools/list"]);
     client.close().await.unwrap();
 }

@@ -263,6 +263,20 @@ fn empty() -> Value {
     Value::Object(serde_json::Map::new())
 }
 
+/// The revisions this client speaks among the `data.supported` of an
+/// `UnsupportedProtocolVersionError`; `None` when the error lists none.
+fn versions_in_common(error: &ErrorObject) -> Option<Vec<ProtocolVersion>> {
+    let supported = error.data.as_ref()?.get("supported")?.as_array()?;
+    Some(
+        supported
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|v| v.parse::<ProtocolVersion>().ok())
+            .filter(|v| ProtocolVersion::SUPPORTED.contains(v))
+            .collect(),
+    )
+}
+
 impl McpClient {
     /// The peer: the server, for raw requests and notifications.
     pub fn peer(&self) -> &Peer {
@@ -287,24 +301,57 @@ impl McpClient {
     /// Opens the session: `initialize`, a check that the server chose a
     /// revision this client speaks, then `notifications/initialized`. For a
     /// modern revision, `server/discover` first (see
-    /// [`McpClientBuilder::protocol_version`]).
+    /// [`McpClientBuilder::protocol_version`]). When the server refuses our
+    /// revision with an `UnsupportedProtocolVersionError` (-32022), the
+    /// `supported` list of that error decides: the newest modern revision
+    /// both speak is asked for once more, else `initialize` goes out with
+    /// the newest legacy revision both speak (2026-07-28, basic/versioning,
+    /// "Protocol Version Negotiation").
     pub async fn initialize(&self) -> Result<InitializeResult, PeerError> {
-        if self.inner.version.is_stateless() {
-            match self.discover().await {
-                Ok(Some(result)) => return Ok(result),
-                // A legacy server: fall back to its handshake.
-                Ok(None) => {}
-                Err(PeerError::Remote { error, .. })
-                    if error.code == crate::jsonrpc::ErrorCode::METHOD_NOT_FOUND
-                        || error.code == UNSUPPORTED_PROTOCOL_VERSION => {}
-                Err(error) => return Err(error),
-            }
-        }
-        let version = if self.inner.version.uses_initialize() {
+        let mut legacy = if self.inner.version.uses_initialize() {
             self.inner.version
         } else {
             ProtocolVersion::LATEST_LEGACY
         };
+        if self.inner.version.is_stateless() {
+            let mut version = self.inner.version;
+            for attempt in 0..2 {
+                match self.discover(version).await {
+                    Ok(Some(result)) => return Ok(result),
+                    // A legacy server: fall back to its handshake.
+                    Ok(None) => break,
+                    Err(PeerError::Remote { error, .. })
+                        if error.code == crate::jsonrpc::ErrorCode::METHOD_NOT_FOUND =>
+                    {
+                        break;
+                    }
+                    Err(PeerError::Remote { method, error })
+                        if error.code == UNSUPPORTED_PROTOCOL_VERSION =>
+                    {
+                        // No usable list: perhaps a legacy server; try its
+                        // handshake.
+                        let Some(common) = versions_in_common(&error) else {
+                            break;
+                        };
+                        let modern = common.iter().copied().filter(|v| v.is_stateless()).max();
+                        if let Some(modern) = modern.filter(|_| attempt == 0) {
+                            tracing::debug!(target: "mcp_tower::client", refused = version.as_str(), retry = modern.as_str(), "the server refused our protocol version; asking again");
+                            version = modern;
+                            continue;
+                        }
+                        match common.iter().copied().filter(|v| v.uses_initialize()).max() {
+                            Some(version) => {
+                                legacy = version;
+                                break;
+                            }
+                            None => return Err(PeerError::Remote { method, error }),
+                        }
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        let version = legacy;
         let params = InitializeRequestParams::new(
             version.as_str(),
             self.inner.handlers.capabilities(),
@@ -338,12 +385,15 @@ impl McpClient {
         Ok(result)
     }
 
-    /// `server/discover` with our modern revision: `Some` with the server's
-    /// answer as an [`InitializeResult`] when it speaks a modern revision we
-    /// do, `None` when it speaks only legacy ones.
-    async fn discover(&self) -> Result<Option<InitializeResult>, PeerError> {
+    /// `server/discover` with the modern revision `asked`: `Some` with the
+    /// server's answer as an [`InitializeResult`] when it speaks a modern
+    /// revision we do, `None` when it speaks only legacy ones.
+    async fn discover(
+        &self,
+        asked: ProtocolVersion,
+    ) -> Result<Option<InitializeResult>, PeerError> {
         let mut params = JsonObject::new();
-        params.insert("_meta".to_owned(), self.modern_meta(self.inner.version)?);
+        params.insert("_meta".to_owned(), self.modern_meta(asked)?);
         let result: DiscoverResult = self
             .inner
             .peer
@@ -354,7 +404,7 @@ impl McpClient {
             .copied()
             .filter(|v| v.is_stateless())
             .filter(|v| result.supported_versions.iter().any(|s| s == v.as_str()))
-            .max_by_key(|v| (*v == self.inner.version, v.as_str().to_owned()));
+            .max_by_key(|v| (*v == asked, v.as_str().to_owned()));
         let Some(version) = chosen else {
             return Ok(None);
         };
@@ -391,7 +441,10 @@ impl McpClient {
 
     /// Sends a request with raw params and returns its raw result. In a
     /// modern session the params get the request `_meta`, and
-    /// `input_required` results are answered and retried.
+    /// `input_required` results are answered and retried. A modern request
+    /// the server refuses with an `UnsupportedProtocolVersionError` (-32022)
+    /// is sent once more with the newest modern revision its `supported`
+    /// list shares with us, which the session then keeps.
     pub async fn request_value(
         &self,
         method: &str,
@@ -405,7 +458,7 @@ impl McpClient {
         let Some(version) = modern else {
             return self.inner.peer.request_value(method, params).await;
         };
-        let mut params = match params {
+        let params = match params {
             None => JsonObject::new(),
             Some(Value::Object(map)) => map,
             Some(_) => {
@@ -415,6 +468,43 @@ impl McpClient {
                 });
             }
         };
+        let first = self.modern_request(method, params.clone(), version).await;
+        let retry = match &first {
+            Err(PeerError::Remote { error, .. }) if error.code == UNSUPPORTED_PROTOCOL_VERSION => {
+                versions_in_common(error)
+                    .and_then(|common| common.into_iter().filter(|v| v.is_stateless()).max())
+            }
+            _ => None,
+        };
+        let Some(retry) = retry else {
+            return first;
+        };
+        tracing::debug!(target: "mcp_tower::client", method, refused = version.as_str(), retry = retry.as_str(), "the server refused our protocol version; asking again");
+        *self
+            .inner
+            .modern
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(retry);
+        if let Some(server) = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            retry.as_str().clone_into(&mut server.protocol_version);
+        }
+        self.modern_request(method, params, retry).await
+    }
+
+    /// One modern request of revision `version`: `params` get the request
+    /// `_meta`, and `input_required` results are answered and retried.
+    async fn modern_request(
+        &self,
+        method: &str,
+        mut params: JsonObject,
+        version: ProtocolVersion,
+    ) -> Result<Value, PeerError> {
         let Value::Object(ours) = self.modern_meta(version)? else {
             return Err(PeerError::Encode {
                 method: method.to_owned(),

@@ -12,7 +12,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::jsonrpc::{Message, Payload, RequestId};
@@ -31,6 +31,9 @@ use super::{
     TRANSPORT_ERROR,
 };
 
+/// How long the request after `notifications/initialized` waits for the
+/// server to answer the GET that opens the standalone stream.
+const STANDALONE_OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const ACCEPT_BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
 const ACCEPT_SSE: HeaderValue = HeaderValue::from_static(EVENT_STREAM);
 const CONTENT_JSON: HeaderValue = HeaderValue::from_static(JSON);
@@ -55,7 +58,9 @@ const CONTENT_JSON: HeaderValue = HeaderValue::from_static(JSON);
 /// How messages come in: a JSON body or an SSE stream per posted request,
 /// every message of which goes to the channel, and the optional GET stream,
 /// opened once `notifications/initialized` was accepted (405: the server
-/// offers none). A stream that ends before it is done is resumed with a GET
+/// offers none); what the client sends next waits until the server answered
+/// that GET (for 2 s at most), so a server request sent on the stream while
+/// the server handles the next request finds it open. A stream that ends before it is done is resumed with a GET
 /// carrying `Last-Event-ID` (the POST stream only when the server gave an
 /// event id, as 2025-11-25's SSE polling does), after the server's `retry`
 /// or the [`ReconnectPolicy`]'s backoff.
@@ -402,7 +407,18 @@ impl<C: HttpService> Conn<C> {
                 self.stop_stream(id);
             }
             if accepted && outline.initialized {
-                self.open_standalone_stream();
+                // What the client sends next waits until the GET stream is
+                // open (or refused), so whatever the server sends there in
+                // answer to it, say an elicitation while a tool runs, finds
+                // the stream; a server slow to answer the GET holds the
+                // client up for `STANDALONE_OPEN_WAIT` at most.
+                let opened = self.open_standalone_stream();
+                if tokio::time::timeout(STANDALONE_OPEN_WAIT, opened)
+                    .await
+                    .is_err()
+                {
+                    tracing::debug!(target: TARGET, "the GET stream is not open yet; sending on");
+                }
             }
             return;
         }
@@ -877,25 +893,34 @@ impl<C: HttpService> Conn<C> {
         }
     }
 
-    /// Opens the GET stream once, after initialization.
-    fn open_standalone_stream(&self) {
+    /// Opens the GET stream once, after initialization. The receiver is
+    /// told (or dropped) once the server answered the GET, whatever it
+    /// answered, or the GET failed; it ends at once when there is no GET
+    /// stream to open.
+    fn open_standalone_stream(&self) -> oneshot::Receiver<()> {
+        let (answered, opened) = oneshot::channel();
         if !self.config().standalone_stream
             || self.state.standalone_started.swap(true, Ordering::SeqCst)
         {
-            return;
+            return opened;
         }
         let conn = self.clone();
         let token = self.state.shutdown.child_token();
         tokio::spawn(async move {
             tokio::select! {
                 () = token.cancelled() => {}
-                () = conn.standalone() => {}
+                () = conn.standalone(answered) => {}
             }
         });
+        opened
     }
 
-    async fn standalone(&self) {
-        match self.get(None).await {
+    /// The GET stream: `answered` is told when the server answered the GET.
+    async fn standalone(&self, answered: oneshot::Sender<()>) {
+        let got = self.get(None).await;
+        // The receiver may have stopped waiting; nothing to do then.
+        let _ = answered.send(());
+        match got {
             Ok((response, sent_session)) => {
                 let status = response.status();
                 if status == StatusCode::METHOD_NOT_ALLOWED {
