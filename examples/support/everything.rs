@@ -5,6 +5,7 @@
 //! diagnostic tools of its 2026-07-28 scenarios (`modern_tools`).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use mcp_tower::services::protocol::{
     CallToolResult, ElicitRequestParams, GetPromptResult, LoggingLevel, Prompt, Resource,
@@ -351,13 +352,54 @@ pub(crate) fn server() -> Result<McpServer, Box<dyn std::error::Error + Send + S
     .map_err(|_| ToolDefinitionError::NotAnObject("template".into()))?;
     let builder = resources(tools(builder)?, template)?;
     let builder = crate::modern_tools::add(prompts(builder)?)?;
-    Ok(builder
+    let this: Arc<OnceLock<McpServer>> = Arc::default();
+    let server = triggers(builder, &this)?
         .complete_prompt_argument(
             "test_prompt_with_arguments",
             "arg1",
             |_ctx, _request| async { Vec::new() },
         )
-        .build()?)
+        .build()?;
+    // The trigger tools reach the server through this cell (a cycle, but
+    // the example's server lives as long as the process).
+    let _ = this.set(server.clone());
+    Ok(server)
+}
+
+/// `test_trigger_tool_change` and `test_trigger_prompt_change`: the suite's
+/// hooks for `subscriptions/listen` (2026-07-28); each announces a change of
+/// its list to the sessions and open streams that asked for it.
+fn triggers(
+    builder: McpServerBuilder,
+    this: &Arc<OnceLock<McpServer>>,
+) -> Result<McpServerBuilder, ToolDefinitionError> {
+    let tools = Arc::clone(this);
+    let prompts = Arc::clone(this);
+    Ok(builder
+        .tool_raw(
+            tool(
+                "test_trigger_tool_change",
+                "Announces a change of the tool list",
+                Value::Null,
+            )?,
+            move |_ctx, _args| {
+                let reached = tools.get().map_or(0, McpServer::notify_tools_list_changed);
+                async move { Ok(text(format!("tools/list_changed sent to {reached}"))) }
+            },
+        )
+        .tool_raw(
+            tool(
+                "test_trigger_prompt_change",
+                "Announces a change of the prompt list",
+                Value::Null,
+            )?,
+            move |_ctx, _args| {
+                let reached = prompts
+                    .get()
+                    .map_or(0, McpServer::notify_prompts_list_changed);
+                async move { Ok(text(format!("prompts/list_changed sent to {reached}"))) }
+            },
+        ))
 }
 
 fn resources(
