@@ -50,6 +50,12 @@ async fn serve() -> (String, tokio::task::JoinHandle<()>) {
         })
         .build()
         .unwrap();
+    serve_server(server).await
+}
+
+/// Serves `server` over Streamable HTTP on 127.0.0.1:0: its URL, and the
+/// task to abort.
+async fn serve_server(server: McpServer) -> (String, tokio::task::JoinHandle<()>) {
     let service = StreamableHttpService::with_defaults(server);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
@@ -338,19 +344,7 @@ async fn subscriptions_listen_streams_what_the_filter_asked_for() {
         )
         .build()
         .unwrap();
-    let service = StreamableHttpService::with_defaults(server.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let service = TowerToHyperService::new(service.clone());
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    let (url, task) = serve_server(server.clone()).await;
 
     // Tools only (and a resource subscription this server cannot honour).
     let mut tools = listen(
