@@ -516,6 +516,23 @@ mod tests {
         assert!(HeaderParams::from_input_schema(&named).unwrap().is_empty());
     }
 
+    proptest::proptest! {
+        /// Any string survives the trip through a header value, and the
+        /// encoded form is always a valid header value.
+        #[test]
+        fn values_round_trip(value in proptest::prelude::any::<String>()) {
+            let header = encode_value(&value);
+            proptest::prop_assert!(http::HeaderValue::from_str(&header).is_ok());
+            proptest::prop_assert_eq!(decode_value(header.as_bytes()), Some(value));
+        }
+
+        /// Decoding takes any bytes without panicking.
+        #[test]
+        fn any_bytes_decode_or_not(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode_value(&bytes);
+        }
+    }
+
     #[test]
     fn the_server_check() {
         let params = HeaderParams::from_input_schema(&spanner()).unwrap();
