@@ -155,6 +155,16 @@ impl TestServer {
     fn builder(&self) -> StreamableHttpClientBuilder {
         StreamableHttpClient::builder(&self.url)
     }
+
+    /// A hyper transport to this server that opens no GET stream.
+    fn without_get_stream(
+        &self,
+    ) -> StreamableHttpClient<mcp_tower_services::transport::http_client::HyperClient> {
+        self.builder()
+            .standalone_stream(false)
+            .build_hyper()
+            .unwrap()
+    }
 }
 
 fn full(status: StatusCode, content_type: Option<&str>, body: impl Into<Bytes>) -> Response<Body> {
@@ -526,16 +536,7 @@ async fn a_404_to_the_session_ends_the_connection_without_delete() {
         _ => status(500),
     }))
     .await;
-    let client = client()
-        .connect(
-            server
-                .builder()
-                .standalone_stream(false)
-                .build_hyper()
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let client = client().connect(server.without_get_stream()).await.unwrap();
     client.initialize().await.unwrap();
     let PeerError::Remote { error, .. } = client.call_tool("x", json!({})).await.unwrap_err()
     else {
@@ -556,16 +557,7 @@ async fn a_404_without_a_body_is_session_expired() {
         _ => status(500),
     }))
     .await;
-    let client = client()
-        .connect(
-            server
-                .builder()
-                .standalone_stream(false)
-                .build_hyper()
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let client = client().connect(server.without_get_stream()).await.unwrap();
     client.initialize().await.unwrap();
     let error = client.list_tools().await.unwrap_err();
     assert_eq!(remote_code(&error), -32001);
@@ -826,11 +818,7 @@ async fn a_refused_discover_is_asked_again_with_a_version_from_the_error() {
         )),
     }))
     .await;
-    let transport = server
-        .builder()
-        .standalone_stream(false)
-        .build_hyper()
-        .unwrap();
+    let transport = server.without_get_stream();
     let client = modern_client().connect(transport).await.unwrap();
     let answer = client.initialize().await.unwrap();
     assert_eq!(answer.protocol_version, "2026-07-28");
@@ -872,11 +860,7 @@ async fn a_server_that_lists_only_legacy_versions_gets_initialize_with_one_of_th
         _ => accepted(),
     })
     .await;
-    let transport = server
-        .builder()
-        .standalone_stream(false)
-        .build_hyper()
-        .unwrap();
+    let transport = server.without_get_stream();
     let client = modern_client().connect(transport).await.unwrap();
     let answer = client.initialize().await.unwrap();
     assert_eq!(answer.protocol_version, "2025-06-18");
@@ -909,11 +893,7 @@ async fn a_refused_modern_request_is_retried_once_then_the_error_reaches_the_cal
         unsupported_version(&r.id(), r.header("mcp-protocol-version"), supported)
     }))
     .await;
-    let transport = server
-        .builder()
-        .standalone_stream(false)
-        .build_hyper()
-        .unwrap();
+    let transport = server.without_get_stream();
     let client = modern_client().connect(transport).await.unwrap();
     client.initialize().await.unwrap();
     client.list_tools().await.unwrap();

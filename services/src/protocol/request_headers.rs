@@ -23,6 +23,15 @@ pub const MCP_PARAM_PREFIX: &str = "mcp-param-";
 const SENTINEL_START: &str = "=?base64?";
 const SENTINEL_END: &str = "?=";
 
+/// The protocol version a request's params carry in `_meta` (2026-07-28's
+/// per-request version), if any.
+pub fn meta_version(params: Option<&Value>) -> Option<&str> {
+    params?
+        .get("_meta")?
+        .get("io.modelcontextprotocol/protocolVersion")?
+        .as_str()
+}
+
 /// What `Mcp-Name` mirrors: `params.name` of `tools/call` and `prompts/get`,
 /// `params.uri` of `resources/read`; `None` for other methods.
 pub fn name_source<'a>(method: &str, params: Option<&'a Value>) -> Option<&'a Value> {

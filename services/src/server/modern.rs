@@ -51,13 +51,7 @@ pub(crate) fn legacy_only(method: &str) -> bool {
 /// version there), an `UnsupportedProtocolVersionError` for a version this
 /// server does not speak.
 pub(crate) fn detect(params: Option<&Value>) -> Result<Option<ModernRequest>, ErrorObject> {
-    let Some(meta) = params.and_then(|p| p.get("_meta")) else {
-        return Ok(None);
-    };
-    let Some(requested) = meta
-        .get("io.modelcontextprotocol/protocolVersion")
-        .and_then(Value::as_str)
-    else {
+    let Some(requested) = crate::protocol::request_headers::meta_version(params) else {
         return Ok(None);
     };
     let Some(version) = ProtocolVersion::accept(requested, ProtocolVersion::SUPPORTED) else {
@@ -70,7 +64,12 @@ pub(crate) fn detect(params: Option<&Value>) -> Result<Option<ModernRequest>, Er
     if !version.is_stateless() {
         return Ok(None);
     }
-    let meta: RequestMeta = serde_json::from_value(meta.clone())
+    // `meta_version` found it, so `_meta` is there.
+    let meta = params
+        .and_then(|p| p.get("_meta"))
+        .cloned()
+        .unwrap_or_default();
+    let meta: RequestMeta = serde_json::from_value(meta)
         .map_err(|e| ErrorObject::invalid_params(format!("invalid _meta: {e}")))?;
     let responses = match params.and_then(|p| p.get("inputResponses")) {
         None | Some(Value::Null) => InputResponses::new(),

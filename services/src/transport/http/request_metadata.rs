@@ -10,19 +10,26 @@ use http::{HeaderMap, StatusCode};
 
 use super::server::MCP_PROTOCOL_VERSION;
 use crate::jsonrpc::{ErrorCode, Message, Request};
-use crate::protocol::request_headers::{MCP_METHOD, MCP_NAME, decode_value, name_source};
+use crate::protocol::request_headers::{self, MCP_METHOD, MCP_NAME, decode_value, name_source};
 use crate::protocol::{
     HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION,
 };
 
 /// The protocol version a request carries in `_meta`, if any.
 pub(super) fn meta_version(request: &Request) -> Option<&str> {
-    request
-        .params
-        .as_ref()?
-        .get("_meta")?
-        .get("io.modelcontextprotocol/protocolVersion")?
-        .as_str()
+    request_headers::meta_version(request.params.as_ref())
+}
+
+/// Checks that `MCP-Protocol-Version` is present and names `version`, the
+/// request's `_meta` version.
+pub(super) fn check_version(headers: &HeaderMap, version: &str) -> Result<(), String> {
+    match headers.get(MCP_PROTOCOL_VERSION) {
+        Some(value) if value.as_bytes() == version.as_bytes() => Ok(()),
+        Some(_) => Err(format!(
+            "the {MCP_PROTOCOL_VERSION} header does not match the body"
+        )),
+        None => Err(format!("the {MCP_PROTOCOL_VERSION} header is missing")),
+    }
 }
 
 /// Whether a request's `_meta` carries the client's capabilities (an
@@ -47,7 +54,7 @@ pub(super) fn check(headers: &HeaderMap, request: &Request, version: &str) -> Re
         Some(_) => Err(format!("the {name} header does not match the body")),
         None => Err(format!("the {name} header is missing")),
     };
-    same(MCP_PROTOCOL_VERSION.as_str(), version)?;
+    check_version(headers, version)?;
     same(MCP_METHOD, &request.method)?;
     if let Some(body) = name_source(&request.method, request.params.as_ref()) {
         let Some(value) = headers.get(MCP_NAME) else {

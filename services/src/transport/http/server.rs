@@ -432,12 +432,9 @@ fn request_metadata(
         // A legacy revision named in `_meta`: the legacy rules apply.
         return Ok(Versioned::No);
     }
-    if header.map(http::HeaderValue::as_bytes) != Some(version.as_bytes()) {
-        let why = if header.is_some() {
-            "the MCP-Protocol-Version header does not match the body"
-        } else {
-            "the MCP-Protocol-Version header is missing"
-        };
+    // Whatever the version, the header must name it (for a known modern
+    // version `check` below repeats this with the other mirrored headers).
+    if let Err(why) = request_metadata::check_version(&parts.headers, version) {
         return Err(refuse(HEADER_MISMATCH, format!("Header mismatch: {why}")));
     }
     if known.is_some() {
@@ -1256,12 +1253,7 @@ fn outgoing_json(outgoing: &Outgoing) -> String {
 /// Whether a request speaks a modern revision (2026-07-28: its version in
 /// `_meta`, no session).
 fn is_modern_request(request: &jsonrpc::Request) -> bool {
-    request
-        .params
-        .as_ref()
-        .and_then(|p| p.get("_meta"))
-        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
-        .and_then(serde_json::Value::as_str)
+    request_metadata::meta_version(request)
         .and_then(|v| v.parse::<ProtocolVersion>().ok())
         .is_some_and(ProtocolVersion::is_stateless)
 }

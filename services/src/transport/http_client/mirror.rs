@@ -26,13 +26,11 @@ use crate::jsonrpc::{Message, Payload, RequestId};
 use crate::peer::Outgoing;
 use crate::protocol::methods;
 use crate::protocol::request_headers::{
-    HeaderParams, MCP_METHOD, MCP_NAME, encode_value, name_source,
+    HeaderParams, MCP_METHOD, MCP_NAME, encode_value, meta_version, name_source,
 };
 use crate::transport::lines::Frame;
 
 use super::common::MCP_PROTOCOL_VERSION;
-
-const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
 
 /// The one modern request in `outgoing`, if it is one: the request and its
 /// protocol version.
@@ -40,12 +38,7 @@ fn modern_request(outgoing: &Outgoing) -> Option<(&crate::jsonrpc::Request, &str
     let Outgoing::One(Message::Request(request)) = outgoing else {
         return None;
     };
-    let version = request
-        .params
-        .as_ref()
-        .and_then(|p| p.get("_meta"))
-        .and_then(|m| m.get(VERSION_KEY))
-        .and_then(Value::as_str)?;
+    let version = meta_version(request.params.as_ref())?;
     Some((request, version))
 }
 
@@ -161,6 +154,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
     use crate::jsonrpc::{Notification, Request};
 
     fn request(method: &str, params: serde_json::Value) -> Outgoing {
