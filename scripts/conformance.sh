@@ -87,57 +87,44 @@ scenarios=$(grep -E '^[✓✗] ' "$log" | grep -vc ' tasks-' || true)
 bad=$(grep -E '^✗ ' "$log" | grep -vc ' tasks-' || true)
 summaries+=("server plain 2026-07-28: $((scenarios - bad))/$scenarios scenarios clean (the required set and the pending ones; alpha suite; ${total:-no total printed}, the failed checks all in the unscored tasks extension)")
 
-client_passed=0
-client_total=0
-client_checks=0
-client_failed=0
-client_warnings=0
-for scenario in initialize tools_call elicitation-sep1034-client-defaults sse-retry; do
-  log="$out/client-$scenario.txt"
-  status=0
-  "${SUITE[@]}" client --command target/debug/examples/conformance_client --scenario "$scenario" \
-    >"$log" 2>&1 || status=$?
-  client_total=$((client_total + 1))
-  # "Passed: P/N, F failed, W warnings"
-  line=$(grep -E '^Passed: [0-9]+/[0-9]+, [0-9]+ failed, [0-9]+ warnings' "$log" | tail -n1 || true)
-  read -r passed failed warnings < <(sed -E 's#^Passed: ([0-9]+)/[0-9]+, ([0-9]+) failed, ([0-9]+) warnings.*#\1 \2 \3#' <<<"${line:-Passed: 0/0, 0 failed, 0 warnings}")
-  client_checks=$((client_checks + ${passed:-0}))
-  client_failed=$((client_failed + failed))
-  client_warnings=$((client_warnings + warnings))
-  if ((status == 0)); then
-    client_passed=$((client_passed + 1))
-  else
-    failures=$((failures + 1))
-    echo "--- client scenario $scenario failed:"
-    tail -n 40 "$log"
-  fi
-done
-summaries+=("client: $client_passed/$client_total scenarios passed; checks: $client_checks passed, $client_failed failed, $client_warnings warnings")
+# Runs client scenarios against examples/conformance_client and records one
+# summary line. Usage: client_mode LABEL SUITE_ARRAY EXTRA_ARGS_ARRAY SCENARIO...
+client_mode() {
+  local label=$1
+  local -n suite=$2 extra=$3
+  shift 3
+  local total=0 ok=0 checks=0 failed=0 warnings=0 scenario log status line passed f w
+  for scenario in "$@"; do
+    log="$out/client-$label-$scenario.txt"
+    status=0
+    "${suite[@]}" client --command target/debug/examples/conformance_client --scenario "$scenario" \
+      "${extra[@]}" >"$log" 2>&1 || status=$?
+    total=$((total + 1))
+    # "Passed: P/N, F failed, W warnings"
+    line=$(grep -E '^Passed: [0-9]+/[0-9]+, [0-9]+ failed, [0-9]+ warnings' "$log" | tail -n1 || true)
+    read -r passed f w < <(sed -E 's#^Passed: ([0-9]+)/[0-9]+, ([0-9]+) failed, ([0-9]+) warnings.*#\1 \2 \3#' <<<"${line:-Passed: 0/0, 0 failed, 0 warnings}")
+    checks=$((checks + passed))
+    failed=$((failed + f))
+    warnings=$((warnings + w))
+    if ((status == 0)) && [ -n "$line" ]; then
+      ok=$((ok + 1))
+    else
+      failures=$((failures + 1))
+      echo "--- client $label scenario $scenario failed:"
+      tail -n 40 "$log"
+    fi
+  done
+  summaries+=("client $label: $ok/$total scenarios passed; checks: $checks passed, $failed failed, $warnings warnings")
+}
 
+no_args=()
+client_mode 2025-11-25 SUITE no_args initialize tools_call elicitation-sep1034-client-defaults sse-retry
 # The client scenarios 2026-07-28 requires, but for auth/* (OAuth client
 # flows, which the conformance client does not implement), with the alpha
 # suite at that revision.
-passed_2026=0
-checks_2026=0
-scenarios_2026=(tools_call request-metadata sep-2322-client-request-state http-standard-headers
-  http-custom-headers http-invalid-tool-headers json-schema-ref-no-deref)
-for scenario in "${scenarios_2026[@]}"; do
-  log="$out/client-2026-$scenario.txt"
-  status=0
-  "${SUITE_2026[@]}" client --command target/debug/examples/conformance_client --scenario "$scenario" \
-    --spec-version 2026-07-28 --expected-failures "$BASELINE_2026" >"$log" 2>&1 || status=$?
-  line=$(grep -E '^Passed: [0-9]+/[0-9]+, [0-9]+ failed' "$log" | tail -n1 || true)
-  passed=$(sed -E 's#^Passed: ([0-9]+)/.*#\1#' <<<"${line:-Passed: 0/0}")
-  checks_2026=$((checks_2026 + passed))
-  if ((status == 0)) && [ -n "$line" ]; then
-    passed_2026=$((passed_2026 + 1))
-  else
-    failures=$((failures + 1))
-    echo "--- client 2026-07-28 scenario $scenario failed:"
-    tail -n 40 "$log"
-  fi
-done
-summaries+=("client 2026-07-28: $passed_2026/${#scenarios_2026[@]} required non-auth scenarios passed; $checks_2026 checks passed")
+args_2026=(--spec-version 2026-07-28 --expected-failures "$BASELINE_2026")
+client_mode 2026-07-28 SUITE_2026 args_2026 tools_call request-metadata sep-2322-client-request-state \
+  http-standard-headers http-custom-headers http-invalid-tool-headers json-schema-ref-no-deref
 
 echo
 echo "=== MCP conformance summary ==="
