@@ -636,7 +636,7 @@ impl Bench {
         bench.dpop.run(1);
         bench.dpop_only.run(1);
         let claims = poll_now(bench.validator.validate(&bench.issuer.es_tokens[0])).unwrap();
-        assert_eq!(claims.subject.as_deref(), Some("248289761001"));
+        assert_eq!(claims.subject(), Some("248289761001"));
         bench
     }
 

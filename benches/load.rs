@@ -79,7 +79,7 @@ async fn handler(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, In
         .get::<VerifiedDpop>()
         .map(|v| v.jkt.clone());
     let body = serde_json::json!({
-        "sub": principal.subject, "scopes": principal.scopes, "jkt": jkt, "received": received,
+        "sub": principal.subject(), "scopes": principal.scopes().collect::<Vec<_>>(), "jkt": jkt, "received": received,
     });
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     response

@@ -24,8 +24,8 @@ use tower::limit::ConcurrencyLimitLayer;
 /// The handler sees who called, through the axum extractors.
 async fn mcp(principal: Principal, proof: Option<VerifiedDpop>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
-        "sub": principal.subject,
-        "scopes": principal.scopes,
+        "sub": principal.subject(),
+        "scopes": principal.scopes().collect::<Vec<_>>(),
         "jkt": proof.map(|p| p.jkt),
     }))
 }

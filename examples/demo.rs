@@ -277,7 +277,7 @@ fn serve_protected_mcp(
             let jkt = ctx.extensions.get::<VerifiedDpop>().map(|v| v.jkt.clone());
             Ok::<_, ToolError>(CallToolResult::text(format!(
                 "{} (DPoP key {})",
-                principal.subject,
+                principal.subject(),
                 jkt.unwrap_or_default()
             )))
         },

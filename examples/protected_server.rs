@@ -147,7 +147,7 @@ fn mcp_server() -> Result<McpServer, BoxError> {
                     .unwrap_or_default();
                 let jkt = ctx.extensions.get::<VerifiedDpop>().map(|v| v.jkt.clone());
                 let body = serde_json::json!({
-                    "sub": principal.subject, "scopes": principal.scopes, "jkt": jkt
+                    "sub": principal.subject(), "scopes": principal.scopes().collect::<Vec<_>>(), "jkt": jkt
                 });
                 Ok::<_, ToolError>(CallToolResult::text(body.to_string()))
             },

@@ -37,8 +37,8 @@ pub fn session_owner() -> SessionOwner {
         // unambiguous.
         format!(
             "{}\u{0}{}",
-            principal.issuer.as_deref().unwrap_or_default(),
-            principal.subject
+            principal.issuer().unwrap_or_default(),
+            principal.subject()
         )
     })
 }

@@ -52,7 +52,7 @@ fn validator(bound_to: &str) -> TableValidator {
 
 async fn handler(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
     let principal = request.extensions().get::<Principal>().cloned();
-    let body = serde_json::json!({ "sub": principal.map(|p| p.subject) });
+    let body = serde_json::json!({ "sub": principal.as_ref().map(Principal::subject) });
     Ok(Response::new(Full::new(Bytes::from(body.to_string()))))
 }
 

@@ -19,8 +19,8 @@ async fn whoami(
 ) -> String {
     format!(
         "{} {} {:?} {}",
-        principal.subject,
-        claims.scopes.join(","),
+        principal.subject(),
+        claims.scopes().collect::<Vec<_>>().join(","),
         token.scheme(),
         proof.is_some()
     )

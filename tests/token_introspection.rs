@@ -228,18 +228,22 @@ async fn active_token_is_accepted_with_claims_mapped() {
     );
     let clock = ManualClock::new(NOW);
     let claims = validator(addr, &clock).validate(TOKEN).await.unwrap();
-    assert_eq!(claims.subject.as_deref(), Some("alice"));
-    assert_eq!(claims.client_id.as_deref(), Some("claude-desktop"));
-    assert_eq!(claims.scopes, ["tools:read", "tools:call"]);
-    assert_eq!(claims.audience, [RESOURCE, "https://other.example.com"]);
-    assert_eq!(claims.issuer.as_deref(), Some(ISSUER));
-    assert_eq!(claims.expires_at, Some(NOW + 3600));
+    assert_eq!(claims.subject(), Some("alice"));
+    assert_eq!(claims.client_id(), Some("claude-desktop"));
+    assert!(claims.scopes().eq(["tools:read", "tools:call"]));
+    assert!(
+        claims
+            .audience()
+            .eq([RESOURCE, "https://other.example.com"])
+    );
+    assert_eq!(claims.issuer(), Some(ISSUER));
+    assert_eq!(claims.expires_at(), Some(NOW + 3600));
     assert_eq!(
-        claims.cnf_jkt.as_deref(),
+        claims.cnf_jkt(),
         Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
     );
     assert_eq!(claims.raw()["tenant"], "acme");
-    assert_eq!(claims.principal().subject, "alice");
+    assert_eq!(claims.principal().subject(), "alice");
 
     // RFC 7662 §2.1: a form-encoded POST with the hint, authenticated with
     // client_secret_basic.
@@ -666,7 +670,9 @@ async fn failures_are_logged_without_credentials() {
 
 async fn handler(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
     let principal = request.extensions().get::<Principal>().cloned().unwrap();
-    Ok(Response::new(Full::new(Bytes::from(principal.subject))))
+    Ok(Response::new(Full::new(Bytes::from(
+        principal.subject().to_owned(),
+    ))))
 }
 
 async fn call<V: TokenValidator>(

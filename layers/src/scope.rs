@@ -83,7 +83,7 @@ impl ScopeCheck {
         if self.allows(claims) {
             return Ok(());
         }
-        tracing::info!(target: "mcp_tower::scope", required = %self.joined, subject = claims.subject.as_deref(), "insufficient scope");
+        tracing::info!(target: "mcp_tower::scope", required = %self.joined, subject = claims.subject(), "insufficient scope");
         let description = match self.rule {
             Rule::AllOf => "the access token lacks a required scope",
             Rule::AnyOf => "the access token has none of the accepted scopes",

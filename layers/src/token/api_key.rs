@@ -369,7 +369,7 @@ impl ApiKeyHeaderLayer {
 impl RequestCheck for ApiKeyHeaderCheck {
     fn check<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
         let claims = self.claims(request)?;
-        tracing::debug!(target: "mcp_tower::api_key", subject = claims.subject.as_deref(), "API key accepted");
+        tracing::debug!(target: "mcp_tower::api_key", subject = claims.subject(), "API key accepted");
         let principal: Principal = claims.principal();
         request.extensions_mut().insert(principal);
         request.extensions_mut().insert(claims);
@@ -398,11 +398,11 @@ mod tests {
     fn finds_each_key_and_its_grant() {
         let v = validator();
         let a = v.check(KEY).unwrap();
-        assert_eq!(a.subject.as_deref(), Some("svc-a"));
-        assert_eq!(a.scopes, ["tools:call", "read"]);
-        assert_eq!(a.principal().subject, "svc-a");
+        assert_eq!(a.subject(), Some("svc-a"));
+        assert!(a.scopes().eq(["tools:call", "read"]));
+        assert_eq!(a.principal().subject(), "svc-a");
         let b = v.check("mcp_live_other_key_9876").unwrap();
-        assert_eq!(b.subject.as_deref(), Some("svc-b"));
+        assert_eq!(b.subject(), Some("svc-b"));
         assert_eq!(
             v.check("mcp_live_0123456789abcdeF"),
             Err(TokenError::Inactive)

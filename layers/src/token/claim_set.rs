@@ -5,15 +5,21 @@
 //! JSON text both validates all of it and yields what the checks need, and
 //! the text itself can be kept for [`AccessClaims::raw`] to parse on demand.
 //!
+//! Strings without escapes are borrowed from the text, not copied (see
+//! [`Text`](super::text::Text)).
+//!
 //! Types are judged here but refused later, in the validator's order and
 //! after the signature, exactly as when the claims were read from a map. A
 //! member named twice keeps its last value, as `serde_json::Map` does.
 //!
 //! [`AccessClaims::raw`]: super::AccessClaims::raw
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::text::Strings;
 
 /// A registered claim as found in the claims set.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,25 +43,25 @@ impl<T> Claim<T> {
 }
 
 /// What the validator reads from a claims set (RFC 7519 §4.1, RFC 9068 §2.2,
-/// RFC 9449 §6).
+/// RFC 9449 §6), borrowing strings from the JSON text where it can.
 #[derive(Debug, Default)]
-pub(crate) struct ClaimSet {
-    pub(crate) iss: Claim<String>,
+pub(crate) struct ClaimSet<'a> {
+    pub(crate) iss: Claim<Cow<'a, str>>,
     /// A string, or an array of strings (an array with anything else in it
     /// is invalid).
-    pub(crate) aud: Claim<Vec<String>>,
+    pub(crate) aud: Claim<Strings<Cow<'a, str>>>,
     pub(crate) exp: Claim<u64>,
     pub(crate) nbf: Claim<u64>,
     pub(crate) iat: Claim<u64>,
-    pub(crate) sub: Claim<String>,
-    pub(crate) client_id: Claim<String>,
-    /// The space-separated `scope` string, split.
-    pub(crate) scope: Claim<Vec<String>>,
+    pub(crate) sub: Claim<Cow<'a, str>>,
+    pub(crate) client_id: Claim<Cow<'a, str>>,
+    /// The space-separated `scope` string.
+    pub(crate) scope: Claim<Cow<'a, str>>,
     /// `scp`, read leniently as before: the strings of an array, or a
     /// space-separated string; anything else is no scopes.
-    pub(crate) scp: Vec<String>,
+    pub(crate) scp: Option<Strings<Cow<'a, str>>>,
     /// `cnf.jkt`: valid when `cnf` is an object with a string `jkt`.
-    pub(crate) cnf_jkt: Claim<String>,
+    pub(crate) cnf_jkt: Claim<Cow<'a, str>>,
 }
 
 /// The members the validator reads.
@@ -101,15 +107,15 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
-impl<'de> Deserialize<'de> for ClaimSet {
+impl<'de> Deserialize<'de> for ClaimSet<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct SetVisitor;
         impl<'de> Visitor<'de> for SetVisitor {
-            type Value = ClaimSet;
+            type Value = ClaimSet<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClaimSet, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClaimSet<'de>, A::Error> {
                 let mut set = ClaimSet::default();
                 while let Some(name) = map.next_key::<Name>()? {
                     match name {
@@ -189,13 +195,19 @@ impl<'de> Visitor<'de> for StrictAnyVisitor {
 /// `seq`, `map` and scalar cases default to "invalid, but parsed fully".
 macro_rules! claim_reader {
     ($name:ident, $value:ty, $expecting:literal, { $($body:tt)* }) => {
-        struct $name($value);
+        claim_reader!($name, $name, $value, $expecting, { $($body)* });
+    };
+    ($name:ident<'de>, $value:ty, $expecting:literal, { $($body:tt)* }) => {
+        claim_reader!($name<'de>, $name<'de>, $value, $expecting, { $($body)* });
+    };
+    ($name:ident $(<$lt:lifetime>)?, $full:ty, $value:ty, $expecting:literal, { $($body:tt)* }) => {
+        struct $name$(<$lt>)?($value);
 
-        impl<'de> Deserialize<'de> for $name {
+        impl<'de> Deserialize<'de> for $full {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 struct V;
                 impl<'de> Visitor<'de> for V {
-                    type Value = $name;
+                    type Value = $full;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         f.write_str($expecting)
                     }
@@ -253,20 +265,16 @@ macro_rules! invalid_for {
     };
 }
 
-fn split_scopes(scopes: &str) -> Vec<String> {
-    scopes
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-claim_reader!(StringClaim, Claim<String>, "a string", {
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<StringClaim, E> {
-        Ok(StringClaim(Claim::Valid(s.to_owned())))
+// A string: borrowed from the text when it has no escapes.
+claim_reader!(StringClaim<'de>, Claim<Cow<'de, str>>, "a string", {
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<StringClaim<'de>, E> {
+        Ok(StringClaim(Claim::Valid(Cow::Borrowed(s))))
     }
-    fn visit_string<E: de::Error>(self, s: String) -> Result<StringClaim, E> {
-        Ok(StringClaim(Claim::Valid(s)))
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<StringClaim<'de>, E> {
+        Ok(StringClaim(Claim::Valid(Cow::Owned(s.to_owned()))))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<StringClaim<'de>, E> {
+        Ok(StringClaim(Claim::Valid(Cow::Owned(s))))
     }
     invalid_for!(StringClaim(Claim::Invalid); bool);
     invalid_for!(StringClaim(Claim::Invalid); numbers);
@@ -276,14 +284,19 @@ claim_reader!(StringClaim, Claim<String>, "a string", {
 });
 
 claim_reader!(
-    Audience,
-    Claim<Vec<String>>,
+    Audience<'de>,
+    Claim<Strings<Cow<'de, str>>>,
     "a string or an array of strings",
     {
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Audience, E> {
-            Ok(Audience(Claim::Valid(vec![s.to_owned()])))
+        fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Audience<'de>, E> {
+            Ok(Audience(Claim::Valid(Strings::One(Cow::Borrowed(s)))))
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Audience<'de>, E> {
+            Ok(Audience(Claim::Valid(Strings::One(Cow::Owned(
+                s.to_owned(),
+            )))))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience<'de>, A::Error> {
             let mut audiences = Vec::new();
             let mut valid = true;
             while let Some(StringClaim(item)) = seq.next_element()? {
@@ -293,7 +306,7 @@ claim_reader!(
                 }
             }
             Ok(Audience(if valid {
-                Claim::Valid(audiences)
+                Claim::Valid(Strings::List(audiences))
             } else {
                 Claim::Invalid
             }))
@@ -308,13 +321,17 @@ claim_reader!(
 /// Two to the 64th: the first `f64` past `u64::MAX`.
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
+/// A fractional `NumericDate` (RFC 7519 §2) as whole seconds: fractions
+/// dropped; negative, too large or not finite is `None`.
 #[allow(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
-    reason = "callers pass finite values in 0..2^64, where the cast floors"
+    reason = "the range is checked first, and in it the cast floors"
 )]
-fn floor_u64(seconds: f64) -> u64 {
-    seconds as u64
+pub(crate) fn whole_seconds(seconds: f64) -> Option<u64> {
+    (0.0..TWO_POW_64)
+        .contains(&seconds)
+        .then_some(seconds as u64)
 }
 
 // A `NumericDate` (RFC 7519 §2) as whole seconds; fractions are dropped,
@@ -329,11 +346,9 @@ claim_reader!(NumericDate, Claim<u64>, "a NumericDate", {
         ))
     }
     fn visit_f64<E: de::Error>(self, seconds: f64) -> Result<NumericDate, E> {
-        Ok(NumericDate(if (0.0..TWO_POW_64).contains(&seconds) {
-            Claim::Valid(floor_u64(seconds))
-        } else {
-            Claim::Invalid
-        }))
+        Ok(NumericDate(
+            whole_seconds(seconds).map_or(Claim::Invalid, Claim::Valid),
+        ))
     }
     invalid_for!(NumericDate(Claim::Invalid); bool);
     invalid_for!(NumericDate(Claim::Invalid); str);
@@ -342,33 +357,49 @@ claim_reader!(NumericDate, Claim<u64>, "a NumericDate", {
     invalid_for!(NumericDate(Claim::Invalid); map);
 });
 
-claim_reader!(Scope, Claim<Vec<String>>, "a space-separated string", {
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Scope, E> {
-        Ok(Scope(Claim::Valid(split_scopes(s))))
-    }
-    invalid_for!(Scope(Claim::Invalid); bool);
-    invalid_for!(Scope(Claim::Invalid); numbers);
-    invalid_for!(Scope(Claim::Invalid); null);
-    invalid_for!(Scope(Claim::Invalid); seq);
-    invalid_for!(Scope(Claim::Invalid); map);
-});
-
-claim_reader!(Scp, Vec<String>, "an array of strings", {
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Scp, E> {
-        Ok(Scp(split_scopes(s)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scp, A::Error> {
-        let mut scopes = Vec::new();
-        while let Some(StringClaim(item)) = seq.next_element()? {
-            scopes.extend(item.valid());
+claim_reader!(
+    Scope<'de>,
+    Claim<Cow<'de, str>>,
+    "a space-separated string",
+    {
+        fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Scope<'de>, E> {
+            Ok(Scope(Claim::Valid(Cow::Borrowed(s))))
         }
-        Ok(Scp(scopes))
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Scope<'de>, E> {
+            Ok(Scope(Claim::Valid(Cow::Owned(s.to_owned()))))
+        }
+        invalid_for!(Scope(Claim::Invalid); bool);
+        invalid_for!(Scope(Claim::Invalid); numbers);
+        invalid_for!(Scope(Claim::Invalid); null);
+        invalid_for!(Scope(Claim::Invalid); seq);
+        invalid_for!(Scope(Claim::Invalid); map);
     }
-    invalid_for!(Scp(Vec::new()); bool);
-    invalid_for!(Scp(Vec::new()); numbers);
-    invalid_for!(Scp(Vec::new()); null);
-    invalid_for!(Scp(Vec::new()); map);
-});
+);
+
+claim_reader!(
+    Scp<'de>,
+    Option<Strings<Cow<'de, str>>>,
+    "an array of strings",
+    {
+        fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Scp<'de>, E> {
+            Ok(Scp(Some(Strings::Spaced(Cow::Borrowed(s)))))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Scp<'de>, E> {
+            Ok(Scp(Some(Strings::Spaced(Cow::Owned(s.to_owned())))))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scp<'de>, A::Error> {
+            let mut scopes = Vec::new();
+            while let Some(StringClaim(item)) = seq.next_element()? {
+                scopes.extend(item.valid());
+            }
+            Ok(Scp(Some(Strings::List(scopes))))
+        }
+        invalid_for!(Scp(None); bool);
+        invalid_for!(Scp(None); numbers);
+        invalid_for!(Scp(None); null);
+        invalid_for!(Scp(None); map);
+    }
+);
 
 /// A member name inside `cnf`.
 struct CnfMember(bool);
@@ -391,30 +422,35 @@ impl<'de> Deserialize<'de> for CnfMember {
 
 // RFC 7800 §3.1 / RFC 9449 §6.1: `cnf` is an object; its `jkt` must be a
 // string for the token to count as bound to a key this resource can check.
-claim_reader!(Confirmation, Claim<String>, "a confirmation object", {
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Confirmation, A::Error> {
-        let mut jkt = Claim::Invalid;
-        while let Some(CnfMember(is_jkt)) = map.next_key()? {
-            if is_jkt {
-                jkt = match map.next_value::<StringClaim>()?.0 {
-                    Claim::Valid(jkt) => Claim::Valid(jkt),
-                    Claim::Absent | Claim::Invalid => Claim::Invalid,
-                };
-            } else {
-                map.next_value::<StrictAny>()?;
+claim_reader!(
+    Confirmation<'de>,
+    Claim<Cow<'de, str>>,
+    "a confirmation object",
+    {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Confirmation<'de>, A::Error> {
+            let mut jkt = Claim::Invalid;
+            while let Some(CnfMember(is_jkt)) = map.next_key()? {
+                if is_jkt {
+                    jkt = match map.next_value::<StringClaim>()?.0 {
+                        Claim::Valid(jkt) => Claim::Valid(jkt),
+                        Claim::Absent | Claim::Invalid => Claim::Invalid,
+                    };
+                } else {
+                    map.next_value::<StrictAny>()?;
+                }
             }
+            Ok(Confirmation(jkt))
         }
-        Ok(Confirmation(jkt))
+        invalid_for!(Confirmation(Claim::Invalid); bool);
+        invalid_for!(Confirmation(Claim::Invalid); numbers);
+        invalid_for!(Confirmation(Claim::Invalid); str);
+        invalid_for!(Confirmation(Claim::Invalid); null);
+        invalid_for!(Confirmation(Claim::Invalid); seq);
     }
-    invalid_for!(Confirmation(Claim::Invalid); bool);
-    invalid_for!(Confirmation(Claim::Invalid); numbers);
-    invalid_for!(Confirmation(Claim::Invalid); str);
-    invalid_for!(Confirmation(Claim::Invalid); null);
-    invalid_for!(Confirmation(Claim::Invalid); seq);
-});
+);
 
 /// Reads a claims set's JSON text.
-pub(crate) fn parse(json: &str) -> Result<ClaimSet, serde_json::Error> {
+pub(crate) fn parse(json: &str) -> Result<ClaimSet<'_>, serde_json::Error> {
     serde_json::from_str(json)
 }
 
@@ -424,8 +460,12 @@ mod tests {
 
     use super::*;
 
-    fn read(value: &Value) -> ClaimSet {
-        parse(&value.to_string()).unwrap()
+    fn read(value: &Value) -> ClaimSet<'static> {
+        parse(Box::leak(value.to_string().into_boxed_str())).unwrap()
+    }
+
+    fn strings<'a>(strings: &'a Strings<Cow<'a, str>>) -> Vec<&'a str> {
+        strings.iter(|s| &**s).collect()
     }
 
     #[test]
@@ -436,14 +476,14 @@ mod tests {
             "scp": ["x"], "cnf": {"jkt": "k", "x5t#S256": "t"}, "other": [1, {"a": null}]
         }));
         assert_eq!(set.iss, Claim::Valid("https://as".into()));
-        assert_eq!(set.aud, Claim::Valid(vec!["a".into(), "b".into()]));
+        assert_eq!(strings(&set.aud.clone().valid().unwrap()), ["a", "b"]);
         assert_eq!(set.exp, Claim::Valid(10));
         assert_eq!(set.nbf, Claim::Valid(1));
         assert_eq!(set.iat, Claim::Valid(0));
         assert_eq!(set.sub, Claim::Valid("alice".into()));
         assert_eq!(set.client_id, Claim::Valid("app".into()));
-        assert_eq!(set.scope, Claim::Valid(vec!["read".into(), "write".into()]));
-        assert_eq!(set.scp, ["x"]);
+        assert_eq!(set.scope, Claim::Valid("read  write".into()));
+        assert_eq!(strings(set.scp.as_ref().unwrap()), ["x"]);
         assert_eq!(set.cnf_jkt, Claim::Valid("k".into()));
 
         let set = read(&json!({
@@ -458,7 +498,7 @@ mod tests {
         assert_eq!(set.sub, Claim::Invalid);
         assert_eq!(set.client_id, Claim::Invalid);
         assert_eq!(set.scope, Claim::Invalid);
-        assert!(set.scp.is_empty());
+        assert_eq!(set.scp, None);
         assert_eq!(set.cnf_jkt, Claim::Invalid);
 
         for cnf in [
@@ -481,8 +521,14 @@ mod tests {
             Claim::Valid(10_000_000_000_000_000_000)
         );
         assert_eq!(read(&json!({"exp": 2e19})).exp, Claim::Invalid);
-        assert_eq!(read(&json!({"scp": "a b"})).scp, ["a", "b"]);
-        assert_eq!(read(&json!({"scp": ["a", 1, "b"]})).scp, ["a", "b"]);
+        let scp = read(&json!({"scp": "a b"})).scp.unwrap();
+        assert_eq!(strings(&scp), ["a", "b"]);
+        let scp = read(&json!({"scp": ["a", 1, "b"]})).scp.unwrap();
+        assert_eq!(strings(&scp), ["a", "b"]);
+        // Strings without escapes are borrowed from the text.
+        let set = parse(r#"{"iss":"plain","sub":"esc\u0061ped"}"#).unwrap();
+        assert!(matches!(set.iss, Claim::Valid(Cow::Borrowed("plain"))));
+        assert!(matches!(set.sub, Claim::Valid(Cow::Owned(ref s)) if s == "escaped"));
     }
 
     #[test]

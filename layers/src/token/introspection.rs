@@ -40,7 +40,7 @@ use crate::clock::{self, SharedClock};
 use crate::config::ConfigError;
 use crate::fetch::{self, HttpFetcher};
 
-use super::claims::AccessClaims;
+use super::claims::{self, AccessClaims};
 use super::validator::{TokenError, TokenValidator, ValidationFuture};
 
 /// Default longest time an accepted token's introspection answer is reused.
@@ -464,7 +464,7 @@ impl Inner {
         let until = match outcome {
             Ok(claims) => {
                 let by_ttl = now.saturating_add(self.ttl);
-                match claims.expires_at {
+                match claims.expires_at() {
                     Some(exp) => by_ttl.min(exp.saturating_add(self.leeway)),
                     None => by_ttl,
                 }
@@ -598,13 +598,12 @@ impl Inner {
                 return Err(TokenError::WrongIssuer);
             }
         }
-        let mut claims = AccessClaims::from_claims(raw);
-        claims.expires_at = exp;
+        // `exp` is read as checked here.
+        let claims = AccessClaims::from_claims(raw);
         // RFC 8707 / MCP authorization: the token must name this resource.
         if !self.audiences.is_empty()
             && !claims
-                .audience
-                .iter()
+                .audience()
                 .any(|aud| self.audiences.iter().any(|a| a == aud))
         {
             return Err(TokenError::WrongAudience);
@@ -613,27 +612,12 @@ impl Inner {
     }
 }
 
-/// A `NumericDate` member: seconds since the epoch, possibly fractional
-/// (RFC 7519 §2); fractions are dropped.
+/// A `NumericDate` member (RFC 7519 §2), fractions dropped; present with
+/// another type or out of range, it is refused.
 fn numeric_date(raw: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, TokenError> {
-    match raw.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1.8e19)
-                    .map(|f| {
-                        // Range checked just above.
-                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                        let secs = f as u64;
-                        secs
-                    })
-            })
-            .map(Some)
-            .ok_or(TokenError::InvalidClaim(name)),
-        Some(_) => Err(TokenError::InvalidClaim(name)),
-    }
+    raw.get(name)
+        .map(|value| claims::numeric_date(value).ok_or(TokenError::InvalidClaim(name)))
+        .transpose()
 }
 
 impl TokenValidator for IntrospectionValidator {
@@ -781,10 +765,10 @@ mod tests {
         let good = json!({"active": true, "aud": ["x", "https://mcp.example"], "iss": "https://as.example",
             "exp": NOW + 10, "nbf": NOW - 1, "sub": "alice", "scope": "a b", "cnf": {"jkt": "k"}});
         let claims = v.inner.check(object(good.clone()), NOW).unwrap();
-        assert_eq!(claims.subject.as_deref(), Some("alice"));
-        assert_eq!(claims.scopes, ["a", "b"]);
-        assert_eq!(claims.cnf_jkt.as_deref(), Some("k"));
-        assert_eq!(claims.expires_at, Some(NOW + 10));
+        assert_eq!(claims.subject(), Some("alice"));
+        assert!(claims.scopes().eq(["a", "b"]));
+        assert_eq!(claims.cnf_jkt(), Some("k"));
+        assert_eq!(claims.expires_at(), Some(NOW + 10));
 
         let with = |k: &str, val: Value| {
             let mut m = object(good.clone());

@@ -48,7 +48,7 @@ use crate::config::ConfigError;
 use crate::jose::{Algorithm, b64, is_json_object};
 
 use super::claim_set::{self, Claim, ClaimSet};
-use super::claims::AccessClaims;
+use super::claims::{AccessClaims, JwtClaims};
 use super::jwks::{JwksSource, KeySet, Selection, VerificationKey};
 use super::validator::{TokenError, TokenValidator, Validation, ValidationFuture};
 
@@ -323,13 +323,14 @@ const MAX_SIGNATURE_BYTES: usize = 1024;
 /// Decoded headers up to this size stay on the stack.
 const HEADER_STACK_BYTES: usize = 256;
 
-/// Where a token's header and signature are decoded: on the stack, so a
-/// token costs one allocation (its claims set, kept for
-/// [`AccessClaims::raw_json`]).
+/// Where a token's parts are decoded: the header and signature on the
+/// stack, the claims set into the one allocation a token costs, kept for
+/// [`AccessClaims::raw_json`] with the claims read from it where they stand.
 struct Scratch {
     header: [u8; HEADER_STACK_BYTES],
     header_heap: Vec<u8>,
     signature: [u8; MAX_SIGNATURE_BYTES],
+    claims_json: String,
 }
 
 impl Scratch {
@@ -338,6 +339,7 @@ impl Scratch {
             header: [0; HEADER_STACK_BYTES],
             header_heap: Vec::new(),
             signature: [0; MAX_SIGNATURE_BYTES],
+            claims_json: String::new(),
         }
     }
 }
@@ -354,9 +356,10 @@ struct Parsed<'a> {
     /// The base64url header, when it was decoded and checked here rather
     /// than found among the [`KnownHeaders`].
     new_header: Option<&'a str>,
-    claims: ClaimSet,
-    /// The claims set's JSON text, valid UTF-8 that `claims` was read from.
-    claims_json: String,
+    /// The claims, borrowing from `claims_json`.
+    claims: ClaimSet<'a>,
+    /// The claims set's JSON text, in the [`Scratch`].
+    claims_json: &'a str,
 }
 
 /// How many headers [`KnownHeaders`] keeps.
@@ -464,6 +467,7 @@ impl Inner {
             header: header_stack,
             header_heap,
             signature: signature_buf,
+            claims_json,
         } = scratch;
         let (alg, kid, new_header) = if let Some(known) = self.known_headers.get(header_b64) {
             (known.alg, known.kid.as_deref().map(Cow::Borrowed), None)
@@ -471,14 +475,15 @@ impl Inner {
             let (alg, kid) = self.parse_header(header_b64, header_stack, header_heap)?;
             (alg, kid, Some(header_b64))
         };
-        let claims_json = b64::decode(claims_b64)
+        let decoded = b64::decode(claims_b64)
             .map_err(|_| TokenError::Malformed("claims are not base64url"))?;
-        let claims_json = String::from_utf8(claims_json)
+        *claims_json = String::from_utf8(decoded)
             .map_err(|_| TokenError::Malformed("claims are not a JSON object"))?;
+        let claims_json: &'a str = claims_json;
         if !is_json_object(claims_json.as_bytes()) {
             return Err(TokenError::Malformed("claims are not a JSON object"));
         }
-        let claims = claim_set::parse(&claims_json)
+        let claims = claim_set::parse(claims_json)
             .map_err(|_| TokenError::Malformed("claims are not a JSON object"))?;
         let signature: &[u8] = match b64::decoded_len(signature_b64.len()) {
             Some(len) if (1..=MAX_SIGNATURE_BYTES).contains(&len) => {
@@ -616,7 +621,8 @@ impl Inner {
         if verified.is_ok() {
             self.verified(&parsed);
         }
-        Attempt::Done(verified.and_then(|()| self.accept(parsed, now)))
+        let accepted = verified.and_then(|()| self.accept(parsed, now));
+        Attempt::Done(accepted.map(|claims| claims.with_text(scratch.claims_json)))
     }
 
     /// Validates with the key source's I/O: a JWKS fetch that is due, or a
@@ -649,13 +655,15 @@ impl Inner {
             }
         }
         self.verified(&parsed);
-        self.accept(parsed, now)
+        let claims = self.accept(parsed, now)?;
+        Ok(claims.with_text(scratch.claims_json))
     }
 
-    /// After the signature: the claim checks, then the claims handed on.
-    fn accept(&self, parsed: Parsed<'_>, now: u64) -> Result<AccessClaims, TokenError> {
+    /// After the signature: the claim checks, then the claims to hand on,
+    /// which [`JwtClaims::with_text`] gives the claims set's text.
+    fn accept(&self, parsed: Parsed<'_>, now: u64) -> Result<JwtClaims, TokenError> {
         self.check_claims(&parsed.claims, now)?;
-        Ok(AccessClaims::from_jwt(parsed.claims, parsed.claims_json))
+        Ok(JwtClaims::new(parsed.claims, parsed.claims_json))
     }
 
     /// The claim checks of RFC 9068 §4 items 3 to 9, after the signature.
@@ -672,7 +680,7 @@ impl Inner {
             return Err(TokenError::InvalidClaim("aud"));
         };
         if !audience
-            .iter()
+            .iter(|aud| &**aud)
             .any(|aud| self.audiences.iter().any(|a| a == aud))
         {
             return Err(TokenError::WrongAudience);
@@ -914,13 +922,13 @@ mod tests {
         )
         .unwrap();
         let c = check(&validator(), &token).await.unwrap();
-        assert_eq!(c.subject.as_deref(), Some("alice"));
-        assert_eq!(c.client_id.as_deref(), Some("app"));
-        assert_eq!(c.scopes, ["read", "write"]);
-        assert_eq!(c.audience, [AUD]);
-        assert_eq!(c.issuer.as_deref(), Some(ISS));
-        assert_eq!(c.expires_at, Some(NOW + 300));
-        assert_eq!(c.cnf_jkt.as_deref(), Some("thumb"));
+        assert_eq!(c.subject(), Some("alice"));
+        assert_eq!(c.client_id(), Some("app"));
+        assert!(c.scopes().eq(["read", "write"]));
+        assert!(c.audience().eq([AUD]));
+        assert_eq!(c.issuer(), Some(ISS));
+        assert_eq!(c.expires_at(), Some(NOW + 300));
+        assert_eq!(c.cnf_jkt(), Some("thumb"));
     }
 
     #[tokio::test]

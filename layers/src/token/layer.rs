@@ -145,20 +145,16 @@ impl<V> Shared<V> {
             self.invalid_token(error.to_string())
         })?;
         let proof = request.extensions().get::<VerifiedDpop>();
-        if let Err(error) = binding::check(
-            scheme,
-            claims.cnf_jkt.as_deref(),
-            proof,
-            self.allow_unbound_dpop,
-        ) {
+        if let Err(error) = binding::check(scheme, claims.cnf_jkt(), proof, self.allow_unbound_dpop)
+        {
             if error == BindingError::MissingProof {
                 tracing::error!(target: "mcp_tower::token", "DPoP-scheme token without a VerifiedDpop extension: put DpopLayer before ValidateTokenLayer; refusing the request");
             } else {
-                tracing::info!(target: "mcp_tower::token", reason = ?error, subject = claims.subject.as_deref(), "DPoP binding refused");
+                tracing::info!(target: "mcp_tower::token", reason = ?error, subject = claims.subject(), "DPoP binding refused");
             }
             return Err(self.invalid_token(error.to_string()));
         }
-        tracing::debug!(target: "mcp_tower::token", subject = claims.subject.as_deref(), "access token accepted");
+        tracing::debug!(target: "mcp_tower::token", subject = claims.subject(), "access token accepted");
         let principal: Principal = claims.principal();
         request.extensions_mut().insert(principal);
         request.extensions_mut().insert(claims);

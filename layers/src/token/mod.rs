@@ -6,6 +6,7 @@ pub mod binding;
 mod claim_set;
 mod claims;
 mod layer;
+mod text;
 mod validator;
 
 pub mod api_key;

@@ -178,7 +178,7 @@ impl TokenValidator for MultiIssuerValidator {
         Box::pin(async move {
             let claims = validation.await?;
             // The validator chosen for `issuer` vouched for another one.
-            if claims.issuer.as_deref().is_some_and(|i| i != issuer) {
+            if claims.issuer().is_some_and(|i| i != issuer) {
                 tracing::error!(target: "mcp_tower::token", reason = "issuer_mismatch", "the validator for an issuer accepted a token naming another issuer; refusing it");
                 return Err(TokenError::WrongIssuer);
             }
