@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::jose::jwk::RawJwk;
-use crate::jose::{Algorithm, PublicJwk, b64, is_json_object};
+use crate::jose::{self, Algorithm, PublicJwk, b64, is_json_object};
 
 use super::error::DpopError;
 
@@ -76,10 +76,7 @@ impl<'a> DpopProof<'a> {
                 max: max_len,
             });
         }
-        let mut parts = compact.split('.');
-        let (Some(header_b64), Some(claims_b64), Some(sig_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let Some((header_b64, claims_b64, sig_b64)) = jose::compact_parts(compact) else {
             return Err(DpopError::Malformed("expected three dot-separated parts"));
         };
         let header_json =

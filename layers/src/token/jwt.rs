@@ -45,7 +45,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::{self, SharedClock};
 use crate::config::ConfigError;
-use crate::jose::{Algorithm, b64, is_json_object};
+use crate::jose::{self, Algorithm, b64, is_json_object};
 
 use super::claim_set::{self, Claim, ClaimSet};
 use super::claims::{AccessClaims, JwtClaims};
@@ -455,10 +455,7 @@ impl Inner {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::Malformed("token is larger than allowed"));
         }
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let Some((header_b64, claims_b64, signature_b64)) = jose::compact_parts(token) else {
             return Err(TokenError::Malformed(
                 "expected a JWS in compact form: three dot-separated parts",
             ));
