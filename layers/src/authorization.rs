@@ -2,8 +2,8 @@
 //! `Bearer` (RFC 6750 §2.1) and `DPoP` (RFC 9449 §7.1) schemes, shared by the
 //! layers that read access tokens.
 
-use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue};
 
 /// The scheme an access token was presented with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,37 @@ pub enum AuthorizationError {
 pub fn access_token(
     headers: &HeaderMap,
 ) -> Result<Option<(TokenScheme, &str)>, AuthorizationError> {
+    let Some(found) = access_token_header(headers)? else {
+        return Ok(None);
+    };
+    // ASCII, as checked.
+    let token = std::str::from_utf8(found.token()).map_err(|_| AuthorizationError::Malformed)?;
+    Ok(Some((found.scheme, token)))
+}
+
+/// An `Authorization` header holding an access token, as
+/// [`access_token_header`] found it.
+pub(crate) struct TokenHeader<'a> {
+    pub(crate) scheme: TokenScheme,
+    /// The header.
+    pub(crate) value: &'a HeaderValue,
+    /// Where the token starts in it; it runs to the end.
+    pub(crate) start: usize,
+}
+
+impl<'a> TokenHeader<'a> {
+    /// The token's bytes, `token68` and so ASCII.
+    fn token(&self) -> &'a [u8] {
+        self.value.as_bytes().get(self.start..).unwrap_or_default()
+    }
+}
+
+/// What [`access_token`] reads, leaving the token in its header: the
+/// bearer layer keeps a share of the header, and turns the token into a
+/// `&str` only when it is read.
+pub(crate) fn access_token_header(
+    headers: &HeaderMap,
+) -> Result<Option<TokenHeader<'_>>, AuthorizationError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -67,9 +98,11 @@ pub fn access_token(
     if !is_token68_bytes(token) {
         return Err(AuthorizationError::Malformed);
     }
-    // ASCII, as just checked.
-    let token = std::str::from_utf8(token).map_err(|_| AuthorizationError::Malformed)?;
-    Ok(Some((scheme, token)))
+    Ok(Some(TokenHeader {
+        scheme,
+        value,
+        start: bytes.len() - token.len(),
+    }))
 }
 
 fn trim_start_spaces(bytes: &[u8]) -> &[u8] {

@@ -14,10 +14,9 @@ mod form;
 use std::fmt;
 use std::sync::Arc;
 
-use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request};
 
-use crate::authorization::{self, AuthorizationError};
+use crate::authorization::{self, AuthorizationError, TokenHeader};
 use crate::challenge::{ChallengeConfig, ErrorCode, Rejection};
 use crate::check::{CheckLayer, Checked, RequestCheck};
 
@@ -54,23 +53,15 @@ impl BearerToken {
         }
     }
 
-    /// `token`, which [`authorization::access_token`] found at the end of
-    /// `value`: kept as a share of the header value when it is that.
-    fn from_header(scheme: TokenScheme, value: &HeaderValue, token: &str) -> Self {
-        let bytes = value.as_bytes();
-        // Where `token` starts in `value`. When it starts inside and ends
-        // where the value ends, it is the value's own tail.
-        let start = (token.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
-        if start <= bytes.len() && bytes.len() - start == token.len() {
-            Self {
-                scheme,
-                token: Secret::Header {
-                    value: value.clone(),
-                    start,
-                },
-            }
-        } else {
-            Self::new(scheme, token)
+    /// The token [`authorization::access_token_header`] found, kept as a
+    /// share of its header value.
+    fn from_header(found: &TokenHeader<'_>) -> Self {
+        Self {
+            scheme: found.scheme,
+            token: Secret::Header {
+                value: found.value.clone(),
+                start: found.start,
+            },
         }
     }
 
@@ -163,11 +154,8 @@ impl BearerCheck {
                 "token_in_query",
             ));
         }
-        match authorization::access_token(request.headers()) {
-            Ok(Some((scheme, token))) => Ok(match request.headers().get(AUTHORIZATION) {
-                Some(value) => BearerToken::from_header(scheme, value, token),
-                None => BearerToken::new(scheme, token),
-            }),
+        match authorization::access_token_header(request.headers()) {
+            Ok(Some(found)) => Ok(BearerToken::from_header(&found)),
             // Found in the body by `FormBodyTokenLayer`.
             Ok(None) if request.extensions().get::<BearerToken>().is_some() => request
                 .extensions()
@@ -206,6 +194,7 @@ impl RequestCheck for BearerCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::AUTHORIZATION;
 
     #[test]
     fn finds_tokens_in_the_query() {
@@ -220,17 +209,14 @@ mod tests {
         let value = HeaderValue::from_static("DPoP  abc.def");
         let mut headers = http::HeaderMap::new();
         headers.insert(AUTHORIZATION, value);
-        let (scheme, token) = authorization::access_token(&headers).unwrap().unwrap();
-        let value = &headers[AUTHORIZATION];
-        let shared = BearerToken::from_header(scheme, value, token);
+        let found = authorization::access_token_header(&headers)
+            .unwrap()
+            .unwrap();
+        let shared = BearerToken::from_header(&found);
         assert!(matches!(shared.token, Secret::Header { start: 6, .. }));
         assert_eq!(shared.secret(), "abc.def");
         assert_eq!(shared, BearerToken::new(TokenScheme::Dpop, "abc.def"));
         assert_ne!(shared, BearerToken::new(TokenScheme::Bearer, "abc.def"));
-        // A token that is not the value's tail is copied.
-        let copied = BearerToken::from_header(scheme, value, "abc");
-        assert!(matches!(copied.token, Secret::Owned(_)));
-        assert_eq!(copied.secret(), "abc");
         assert!(!format!("{shared:?}").contains("abc"));
     }
 
