@@ -141,18 +141,23 @@ fn all_token68(bytes: &[u8]) -> bool {
 /// `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`, with comparisons
 /// only (no table), so that blocks of bytes are checked in vector registers;
 /// as few as possible: `+`, `-`, `.`, `/` and the digits are the range
-/// 0x2B..=0x39 but for `,` (0x2C).
+/// 0x2B..=0x39 but for `,` (0x2C), and each range is tested with one signed
+/// comparison (SSE2 has no unsigned one): shifted so that it starts at -128,
+/// a byte is in it when it is below -128 plus its length.
 #[inline]
 #[allow(
     clippy::needless_bitwise_bool,
-    reason = "no short-circuit: branch-free, so the block loop vectorizes"
+    clippy::cast_possible_wrap,
+    reason = "no short-circuit: branch-free, so the block loop vectorizes; the casts wrap on purpose"
 )]
 fn is_token68_char(b: u8) -> bool {
+    /// Whether `b` is in `start..start + len`.
+    #[inline]
+    fn in_range(b: u8, start: u8, len: i8) -> bool {
+        (b.wrapping_add(128u8.wrapping_sub(start)) as i8) < i8::MIN + len
+    }
     // Setting bit 5 maps exactly `A`-`Z` onto `a`-`z`.
-    ((b | 0x20).wrapping_sub(b'a') < 26)
-        | ((b.wrapping_sub(b'+') <= b'9' - b'+') & (b != b','))
-        | (b == b'_')
-        | (b == b'~')
+    in_range(b | 0x20, b'a', 26) | (in_range(b, b'+', 15) & (b != b',')) | (b == b'_') | (b == b'~')
 }
 
 #[cfg(test)]
