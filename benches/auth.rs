@@ -22,14 +22,17 @@
 //! - `auth_overhead`: driving a ready future (no-op waker poll, `block_on`).
 //! - `auth_breakdown`: the pieces of the paths beyond the signatures.
 //!
-//! Requests are built ahead of each timed stretch (untimed); responses are
-//! dropped inside it.
+//! Requests are built ahead of each timed stretch (untimed, 64 at a time, so
+//! they are still in the caches as a request a server has just parsed is);
+//! responses are dropped inside it. The workspace's bench profile builds
+//! with fat LTO and one codegen unit.
 //!
 //! After criterion, a ratio summary is printed: `bearer_jwt/raw` for ES256
 //! and RS256 and `bearer_jwt_dpop/(2 x raw ES256)` (and against the measured
 //! raw token + proof pair), from criterion's estimates of this run and from an
 //! interleaved check run right after it: in each of 60 rounds the baseline is
-//! timed right before and right after the layer path (~15 ms stretches), and
+//! timed right before and right after the layer path (~15 ms stretches; ~35
+//! ms for the DPoP path, see `interleaved`), and
 //! the median and interquartile range of the per-round ratios are reported.
 //! Criterion runs its benches seconds apart, so on a shared machine its
 //! ratios carry the drift between them; the interleaved ratios do not.
@@ -1063,10 +1066,14 @@ struct Interleaved {
     block_on: Vec<f64>,
 }
 
-/// Rounds of sandwiched measurements (about 15 ms per stretch).
+/// Rounds of sandwiched measurements (about 15 ms per stretch; the DPoP
+/// path's are about 35 ms: each round it starts with a warm-up cost of
+/// ~0.8 ms, seen as +20 µs a request over 80 requests (1.16 against the raw
+/// token + proof pair) and +14 µs over 240 (1.11), against +2 µs in
+/// criterion's long runs of the same path, 2026-12-06).
 fn interleaved(b: &mut Bench) -> Interleaved {
     let mut t = Interleaved::default();
-    let (iters_es, iters_rs, iters_dpop) = (200u64, 400u64, 80u64);
+    let (iters_es, iters_rs, iters_dpop) = (200u64, 400u64, 240u64);
     let mut i = 0usize;
     for _ in 0..ROUNDS {
         let raw_es = |b: &mut Bench, k: u64| {
