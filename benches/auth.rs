@@ -67,6 +67,8 @@
 
 #[path = "support/criterion_results.rs"]
 mod criterion_results;
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
 
 use criterion_results::criterion_mean;
 use std::convert::Infallible;
@@ -76,6 +78,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
+use thread_cpu::thread_cpu_ns;
 
 use aws_lc_rs::signature::{
     self, ParsedPublicKey, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey,
@@ -854,19 +857,6 @@ fn ns_per_iter(elapsed: Duration, iters: u64) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let iters = iters as f64;
     elapsed.as_secs_f64() * 1e9 / iters
-}
-
-/// The calling thread's time on a CPU so far, in ns
-/// (`CLOCK_THREAD_CPUTIME_ID`). Other jobs on this 2-core machine
-/// (compilers, test runs) preempt the bench; wall time then includes their
-/// time slices, this does not (their cache and memory traffic still shows).
-/// (`/proc/thread-self/schedstat` is not used: on some kernels it advances
-/// in scheduler ticks, far too coarse for stretches of 15 ms.)
-fn thread_cpu_ns() -> Option<u64> {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    let secs = u64::try_from(now.tv_sec).ok()?;
-    let nanos = u64::try_from(now.tv_nsec).ok()?;
-    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
 /// `perf stat`'s control and acknowledgement FIFOs, from

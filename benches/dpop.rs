@@ -20,6 +20,8 @@
 
 #[path = "support/criterion_results.rs"]
 mod criterion_results;
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
 
 use criterion_results::{criterion_dir, criterion_mean};
 use std::convert::Infallible;
@@ -29,6 +31,7 @@ use std::pin::pin;
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
+use thread_cpu::thread_cpu_ns;
 
 use aws_lc_rs::signature::{
     self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents, UnparsedPublicKey,
@@ -677,45 +680,25 @@ struct Row {
 const ROUNDS: usize = 10;
 /// Wall time each bench gets per round.
 const ROUND_NS: f64 = 120e6;
-/// Linux `USER_HZ`: the unit of the CPU times in `/proc/thread-self/stat`.
-const USER_HZ: f64 = 100.0;
-
-/// User + system CPU time of the calling thread, in `USER_HZ` ticks.
-///
-/// Other jobs on this 2-core machine (compilers, test runs) preempt the
-/// bench; wall time then includes their time slices, CPU time does not.
-fn thread_cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // Fields after the parenthesized command name start at field 3 (state);
-    // utime and stime are fields 14 and 15.
-    let mut fields = stat
-        .get(stat.rfind(')')? + 1..)?
-        .split_whitespace()
-        .skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
-}
-
 /// Per-round wall means and summed CPU time of one bench in the check.
 #[derive(Default)]
 struct Tally {
     wall_ns_per_iter: Vec<f64>,
-    cpu_ticks: Option<u64>,
+    cpu_ns: Option<u64>,
     iters: u64,
 }
 
 impl Tally {
     fn record(&mut self, iters: u32, run: impl FnOnce() -> Duration) {
-        let before = thread_cpu_ticks();
+        let before = thread_cpu_ns();
         let wall = run();
-        let spent = thread_cpu_ticks()
+        let spent = thread_cpu_ns()
             .zip(before)
             .map(|(after, before)| after - before);
         self.wall_ns_per_iter.push(ns_per_iter(wall, iters));
-        self.cpu_ticks = match (self.iters, spent) {
+        self.cpu_ns = match (self.iters, spent) {
             (0, spent) => spent,
-            (_, Some(spent)) => self.cpu_ticks.map(|t| t + spent),
+            (_, Some(spent)) => self.cpu_ns.map(|t| t + spent),
             (_, None) => None,
         };
         self.iters += u64::from(iters);
@@ -727,7 +710,7 @@ impl Tally {
 
     #[allow(clippy::cast_precision_loss)]
     fn cpu_ns_per_iter(&self) -> Option<f64> {
-        Some(self.cpu_ticks? as f64 * 1e9 / USER_HZ / self.iters as f64)
+        Some(self.cpu_ns? as f64 / self.iters as f64)
     }
 }
 
@@ -843,7 +826,7 @@ fn summary(suites: &mut [&mut Suite], since: SystemTime) {
             );
             print_rows(&cpu);
         }
-        None => println!("thread CPU time: /proc/thread-self/stat not readable"),
+        None => println!("thread CPU time: CLOCK_THREAD_CPUTIME_ID not readable"),
     }
 }
 
