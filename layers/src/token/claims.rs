@@ -372,6 +372,90 @@ mod tests {
         assert!(c.audience().eq(["a b"]));
     }
 
+    /// A claim string: ASCII, quotes, backslashes, control characters and
+    /// non-ASCII, so serialized claims have escapes as well as plain text.
+    fn claim_string() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            "[a-z:/. ]{0,12}",
+            proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::char::range('a', 'z'),
+                    proptest::sample::select(vec![' ', '"', '\\', '\n', '\u{1}', 'é', '😀']),
+                ],
+                0..12
+            )
+            .prop_map(|chars| chars.into_iter().collect()),
+        ]
+    }
+
+    fn strings_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        proptest::prop_oneof![
+            claim_string().prop_map(Value::from),
+            proptest::collection::vec(claim_string(), 0..4).prop_map(Value::from),
+        ]
+    }
+
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        proptest::prop_oneof![
+            strings_value(),
+            proptest::num::u32::ANY.prop_map(Value::from),
+            proptest::bool::ANY.prop_map(Value::from),
+            proptest::strategy::Just(Value::Null),
+        ]
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Claims a validator accepts read the same from the JWT text
+        /// (spans of it where strings have no escapes) as from a map.
+        #[test]
+        fn jwt_text_and_map_agree(
+            sub in proptest::option::of(claim_string()),
+            client_id in proptest::option::of(claim_string()),
+            iss in proptest::option::of(claim_string()),
+            scope in proptest::option::of(claim_string()),
+            scp in proptest::option::of(strings_value()),
+            aud in proptest::option::of(strings_value()),
+            jkt in proptest::option::of(claim_string()),
+            exp in proptest::option::of(proptest::num::u32::ANY),
+            other in proptest::collection::btree_map("[a-z_]{1,6}", any_value(), 0..4),
+        ) {
+            let mut map = Map::new();
+            for (name, value) in other {
+                map.insert(name, value);
+            }
+            let registered = [
+                ("sub", sub.map(Value::from)),
+                ("client_id", client_id.map(Value::from)),
+                ("iss", iss.map(Value::from)),
+                ("scope", scope.map(Value::from)),
+                ("scp", scp),
+                ("aud", aud),
+                ("cnf", jkt.map(|jkt| serde_json::json!({ "jkt": jkt }))),
+                ("exp", exp.map(Value::from)),
+            ];
+            for (name, value) in registered {
+                match value {
+                    Some(value) => map.insert(name.to_owned(), value),
+                    None => map.remove(name),
+                };
+            }
+            let json = Value::Object(map.clone()).to_string();
+            let from_jwt = from_jwt(&json);
+            let from_map = AccessClaims::from_claims(map);
+            proptest::prop_assert_eq!(from_jwt.subject(), from_map.subject());
+            proptest::prop_assert_eq!(from_jwt.client_id(), from_map.client_id());
+            proptest::prop_assert_eq!(from_jwt.issuer(), from_map.issuer());
+            proptest::prop_assert_eq!(from_jwt.cnf_jkt(), from_map.cnf_jkt());
+            proptest::prop_assert_eq!(from_jwt.expires_at(), from_map.expires_at());
+            proptest::prop_assert!(from_jwt.scopes().eq(from_map.scopes()));
+            proptest::prop_assert!(from_jwt.audience().eq(from_map.audience()));
+            proptest::prop_assert_eq!(&from_jwt, &from_map);
+            proptest::prop_assert_eq!(from_jwt.principal(), from_map.principal());
+        }
+    }
+
     #[test]
     fn principals_share_the_claims() {
         let c = from_jwt(r#"{"sub":"alice","iss":"https://as","scope":"a"}"#);
