@@ -78,7 +78,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
-use thread_cpu::thread_cpu_ns;
+use thread_cpu::{Spent, cpu_since, thread_cpu_ns};
 
 use aws_lc_rs::signature::{
     self, ParsedPublicKey, RsaKeyPair, RsaPublicKeyComponents, UnparsedPublicKey,
@@ -891,27 +891,6 @@ fn perf_control(command: &str) {
     }
 }
 
-/// Wall-clock and thread CPU time of a timed stretch.
-#[derive(Clone, Copy)]
-struct Spent {
-    wall: Duration,
-    cpu: Option<Duration>,
-}
-
-impl Spent {
-    const ZERO: Spent = Spent {
-        wall: Duration::ZERO,
-        cpu: Some(Duration::ZERO),
-    };
-}
-
-impl std::ops::AddAssign for Spent {
-    fn add_assign(&mut self, other: Spent) {
-        self.wall += other.wall;
-        self.cpu = self.cpu.zip(other.cpu).map(|(a, b)| a + b);
-    }
-}
-
 /// Measures a stretch in wall-clock and thread CPU time.
 struct Stopwatch {
     wall: Instant,
@@ -931,10 +910,10 @@ impl Stopwatch {
     fn elapsed(&self) -> Spent {
         let wall = self.wall.elapsed();
         perf_control("disable");
-        let cpu = thread_cpu_ns()
-            .zip(self.cpu)
-            .map(|(end, start)| Duration::from_nanos(end.saturating_sub(start)));
-        Spent { wall, cpu }
+        Spent {
+            wall,
+            cpu: cpu_since(self.cpu),
+        }
     }
 }
 

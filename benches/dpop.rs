@@ -31,7 +31,7 @@ use std::pin::pin;
 use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
-use thread_cpu::thread_cpu_ns;
+use thread_cpu::Spent;
 
 use aws_lc_rs::signature::{
     self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents, UnparsedPublicKey,
@@ -353,9 +353,10 @@ impl LayerBench {
             .unwrap()
     }
 
-    /// Makes `iters` calls; returns the time spent in them only.
-    fn run(&mut self, iters: u64) -> Duration {
-        let mut total = Duration::ZERO;
+    /// Makes `iters` calls; returns the time spent in them only (building
+    /// requests and rebuilding the layer are left out, of CPU time too).
+    fn run(&mut self, iters: u64) -> Spent {
+        let mut total = Spent::ZERO;
         let mut remaining = usize::try_from(iters).unwrap();
         while remaining > 0 {
             if self.next == self.proofs.len() {
@@ -368,16 +369,17 @@ impl LayerBench {
                 .map(|p| self.request(p))
                 .collect();
             let mut failed = None;
-            let start = Instant::now();
-            for request in requests {
-                let response = call(&mut self.svc, request);
-                if response.status() != StatusCode::OK {
-                    failed = Some(response);
-                    break;
+            let svc = &mut self.svc;
+            total += Spent::measure(|| {
+                for request in requests {
+                    let response = call(svc, request);
+                    if response.status() != StatusCode::OK {
+                        failed = Some(response);
+                        break;
+                    }
+                    black_box(response);
                 }
-                black_box(response);
-            }
-            total += start.elapsed();
+            });
             if let Some(response) = failed {
                 panic!(
                     "layer refused a valid proof: {} {:?}",
@@ -436,7 +438,9 @@ fn bench_suite(c: &mut Criterion, suite: &mut Suite) {
         b.iter(|| black_box(suite.verify_next().unwrap()));
     });
     let layer = &mut suite.layer;
-    group.bench_function("full_layer", |b| b.iter_custom(|iters| layer.run(iters)));
+    group.bench_function("full_layer", |b| {
+        b.iter_custom(|iters| layer.run(iters).wall)
+    });
     group.finish();
 }
 
@@ -652,16 +656,16 @@ fn ns_per_iter(elapsed: Duration, iters: u32) -> f64 {
     elapsed.as_secs_f64() * 1e9 / f64::from(iters)
 }
 
-fn timed(iters: u32, mut f: impl FnMut()) -> Duration {
-    let start = Instant::now();
-    for _ in 0..iters {
-        f();
-    }
-    start.elapsed()
+fn timed(iters: u32, mut f: impl FnMut()) -> Spent {
+    Spent::measure(|| {
+        for _ in 0..iters {
+            f();
+        }
+    })
 }
 
 fn time_loop(iters: u32, f: impl FnMut()) -> f64 {
-    ns_per_iter(timed(iters, f), iters)
+    ns_per_iter(timed(iters, f).wall, iters)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -689,12 +693,12 @@ struct Tally {
 }
 
 impl Tally {
-    fn record(&mut self, iters: u32, run: impl FnOnce() -> Duration) {
-        let before = thread_cpu_ns();
-        let wall = run();
-        let spent = thread_cpu_ns()
-            .zip(before)
-            .map(|(after, before)| after - before);
+    fn record(&mut self, iters: u32, run: impl FnOnce() -> Spent) {
+        let spent = run();
+        let wall = spent.wall;
+        let spent = spent
+            .cpu
+            .map(|cpu| u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX));
         self.wall_ns_per_iter.push(ns_per_iter(wall, iters));
         self.cpu_ns = match (self.iters, spent) {
             (0, spent) => spent,
@@ -822,7 +826,7 @@ fn summary(suites: &mut [&mut Suite], since: SystemTime) {
         Some(cpu) => {
             println!(
                 "interleaved check after criterion, thread CPU time over {ROUNDS} rounds \
-                 (immune to preemption; full_layer includes building the request, ~0.5 µs):"
+                 (immune to preemption):"
             );
             print_rows(&cpu);
         }
