@@ -439,7 +439,7 @@ fn bench_suite(c: &mut Criterion, suite: &mut Suite) {
     });
     let layer = &mut suite.layer;
     group.bench_function("full_layer", |b| {
-        b.iter_custom(|iters| layer.run(iters).wall)
+        b.iter_custom(|iters| layer.run(iters).wall);
     });
     group.finish();
 }
