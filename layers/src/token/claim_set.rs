@@ -126,7 +126,8 @@ impl<'de> Deserialize<'de> for ClaimSet<'de> {
                         Name::Iat => set.iat = map.next_value::<NumericDate>()?.0,
                         Name::Sub => set.sub = map.next_value::<StringClaim>()?.0,
                         Name::ClientId => set.client_id = map.next_value::<StringClaim>()?.0,
-                        Name::Scope => set.scope = map.next_value::<Scope>()?.0,
+                        // Kept whole: split when read.
+                        Name::Scope => set.scope = map.next_value::<StringClaim>()?.0,
                         Name::Scp => set.scp = map.next_value::<Scp>()?.0,
                         Name::Cnf => set.cnf_jkt = map.next_value::<Confirmation>()?.0,
                         Name::Other => {
@@ -356,25 +357,6 @@ claim_reader!(NumericDate, Claim<u64>, "a NumericDate", {
     invalid_for!(NumericDate(Claim::Invalid); seq);
     invalid_for!(NumericDate(Claim::Invalid); map);
 });
-
-claim_reader!(
-    Scope<'de>,
-    Claim<Cow<'de, str>>,
-    "a space-separated string",
-    {
-        fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Scope<'de>, E> {
-            Ok(Scope(Claim::Valid(Cow::Borrowed(s))))
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Scope<'de>, E> {
-            Ok(Scope(Claim::Valid(Cow::Owned(s.to_owned()))))
-        }
-        invalid_for!(Scope(Claim::Invalid); bool);
-        invalid_for!(Scope(Claim::Invalid); numbers);
-        invalid_for!(Scope(Claim::Invalid); null);
-        invalid_for!(Scope(Claim::Invalid); seq);
-        invalid_for!(Scope(Claim::Invalid); map);
-    }
-);
 
 claim_reader!(
     Scp<'de>,

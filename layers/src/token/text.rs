@@ -41,7 +41,7 @@ impl Text {
 }
 
 /// Where `inner` starts within `outer`, when it is a slice of it.
-pub(crate) fn offset_within(outer: &[u8], inner: &[u8]) -> Option<usize> {
+fn offset_within(outer: &[u8], inner: &[u8]) -> Option<usize> {
     let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
     (start.checked_add(inner.len())? <= outer.len()).then_some(start)
 }
