@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A fresh clone builds everything once: incremental caches would only add to
+# target/, and CI machines have little disk to spare (see [profile.dev] in
+# Cargo.toml). `disk` prints the free space and the size of target/.
+export CARGO_INCREMENTAL=0
+disk() { df -h --output=avail,target . | tail -n1 | awk '{print "disk free: " $1}'; [ -d target ] && du -sh target | awk '{print "target/: " $1}' || true; }
+
 # System packages: python3 + pip (interop fixtures are checked by Python's
 # `cryptography`), node + npm (the MCP TypeScript SDK interop test), curl
 # (example smoke tests).
@@ -32,6 +38,7 @@ step "MCP TypeScript SDK for the interop tests"
 npm ci --prefix tests/interop/ts --no-audit --no-fund --loglevel=error
 
 step "Rust tools"
+disk
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
@@ -101,3 +108,4 @@ step "MCP conformance suite (server: 2025-06-18, 2025-11-25, and behind the secu
 scripts/conformance.sh
 
 step "all checks passed"
+disk
