@@ -499,4 +499,60 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "1");
     }
+
+    /// Reads `scheme name="value", ...` back as RFC 9110 §11.2 and §5.6.4
+    /// define it (quoted-pair unescaped), or `None` if it is not that.
+    fn parse_challenge(header: &str) -> Option<(String, Vec<(String, String)>)> {
+        let (scheme, mut rest) = header.split_once(' ').unwrap_or((header, ""));
+        let mut params = Vec::new();
+        while !rest.is_empty() {
+            let (name, after) = rest.split_once("=\"")?;
+            let mut value = String::new();
+            let mut chars = after.char_indices();
+            let end = loop {
+                match chars.next()? {
+                    (_, '\\') => value.push(chars.next()?.1),
+                    (i, '"') => break i,
+                    (_, c) => value.push(c),
+                }
+            };
+            params.push((name.to_owned(), value));
+            let tail = &after[end + 1..];
+            rest = match tail.strip_prefix(", ") {
+                Some(next) => next,
+                None if tail.is_empty() => tail,
+                None => return None,
+            };
+        }
+        Some((scheme.to_owned(), params))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_param_value_reads_back_from_the_header(
+            values in proptest::collection::vec("\\PC{0,40}|[\"\\\\ ,=a-z]{0,20}|.{0,10}", 1..4),
+        ) {
+            let names = ["error", "error_description", "scope", "resource_metadata"];
+            let mut challenge = Challenge::new(Scheme::Bearer);
+            for (name, value) in names.iter().zip(&values) {
+                challenge = challenge.param(name, value.clone());
+            }
+            let header = challenge.to_header_value();
+            let (scheme, params) = parse_challenge(header.to_str().unwrap())
+                .ok_or_else(|| proptest::test_runner::TestCaseError::fail(format!("unreadable: {header:?}")))?;
+            proptest::prop_assert_eq!(scheme, "Bearer");
+            let expected: Vec<(String, String)> = names
+                .iter()
+                .zip(&values)
+                .map(|(name, value)| {
+                    let printable = value
+                        .chars()
+                        .map(|c| if matches!(c, ' '..='~') { c } else { '?' })
+                        .collect();
+                    ((*name).to_owned(), printable)
+                })
+                .collect();
+            proptest::prop_assert_eq!(params, expected);
+        }
+    }
 }
