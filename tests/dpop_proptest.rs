@@ -6,6 +6,7 @@ mod common;
 
 use std::sync::OnceLock;
 
+use common::mutation::mutation;
 use common::{
     NOW, ProofBuilder, TOKEN, URL, call, clock, es256, layer_builder, ps256, rs256, service,
     verifier,
@@ -15,7 +16,6 @@ use mcp_tower_layers::client::{ProofRequest, sign_proof};
 use mcp_tower_layers::dpop::{DpopVerifier, RequestFacts, RequestTarget, htu};
 use mcp_tower_layers::keys::DpopKey;
 use proptest::prelude::*;
-use proptest::sample::Index;
 
 fn keys() -> [&'static DpopKey; 3] {
     [es256(), rs256(), ps256()]
@@ -49,56 +49,18 @@ fn facts() -> RequestFacts<'static> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Mutation {
-    Change,
-    Insert,
-    Delete,
-}
-
-fn mutate(proof: &str, mutation: Mutation, at: Index, byte: u8) -> Vec<u8> {
-    let mut bytes = proof.as_bytes().to_vec();
-    match mutation {
-        Mutation::Change => {
-            let i = at.index(bytes.len());
-            bytes[i] = byte;
-        }
-        Mutation::Insert => bytes.insert(at.index(bytes.len() + 1), byte),
-        Mutation::Delete => {
-            bytes.remove(at.index(bytes.len()));
-        }
-    }
-    bytes
-}
-
-/// A byte: mostly from the base64url alphabet and '.', where a mutation is
-/// most likely to survive decoding, sometimes anything.
-fn mutation_byte() -> impl Strategy<Value = u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
-    prop_oneof![
-        3 => proptest::sample::select(ALPHABET),
-        1 => any::<u8>(),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn any_single_byte_mutation_is_refused(
-        key in 0..3usize,
-        mutation in prop_oneof![Just(Mutation::Change), Just(Mutation::Insert), Just(Mutation::Delete)],
-        at in any::<Index>(),
-        byte in mutation_byte(),
-    ) {
+    fn any_single_byte_mutation_is_refused(key in 0..3usize, mutation in mutation()) {
         let original = &proofs()[key];
         prop_assert!(shared_verifier().verify(original, facts()).is_ok());
-        let mutated = mutate(original, mutation, at, byte);
-        prop_assume!(mutated != original.as_bytes());
-        // Bytes that are not UTF-8 can only reach the verifier as some string.
-        let mutated = String::from_utf8_lossy(&mutated);
+        let Some(mutated) = mutation.apply_lossy(original) else {
+            return Err(TestCaseError::reject("the edit changed nothing"));
+        };
         let result = shared_verifier().verify(&mutated, facts());
-        prop_assert!(result.is_err(), "{mutation:?} at {} accepted: {mutated}", at.index(original.len()));
+        prop_assert!(result.is_err(), "{mutation:?} accepted: {mutated}");
     }
 }
 
