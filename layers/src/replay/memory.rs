@@ -1,7 +1,9 @@
 //! A sharded, bounded in-memory replay cache.
 
 use std::cmp::Reverse;
+use std::collections::hash_map::RandomState;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::BuildHasher;
 use std::future::{Ready, ready};
 use std::sync::{Mutex, PoisonError};
 
@@ -24,8 +26,22 @@ struct Shard {
 /// arrive. When a shard is full of unexpired entries it refuses with
 /// [`ReplayError::Full`] (the layer answers 503 with `Retry-After`) instead of
 /// forgetting an entry, so it never admits a replay.
+///
+/// # Capacity is shared by every client
+/// A proof is recorded when it is verified, before the access token is (the
+/// token layer needs the verified proof), so anyone with a self-made key can
+/// add entries, each kept for the proof's acceptance window (361 s with the
+/// default windows). The shard of a key is chosen by a hash with a random
+/// per-cache seed, so a client cannot aim its proofs at one shard; but a
+/// client sending fresh proofs faster than `capacity / window` per second
+/// (about 2,800/s for the defaults) fills the cache, and then proofs are
+/// refused with 503 until entries expire. Limit the rate of requests per
+/// client ahead of the DPoP layer (at your proxy, or a tower layer), and size
+/// `capacity` for your peak.
 pub struct MemoryReplayCache {
     shards: Box<[Mutex<Shard>]>,
+    /// Keyed (SipHash, random key) so shard placement is unpredictable.
+    placement: RandomState,
     per_shard: usize,
     clock: SharedClock,
 }
@@ -55,6 +71,7 @@ impl MemoryReplayCache {
                 })
                 .collect(),
             per_shard,
+            placement: RandomState::new(),
             clock,
         }
     }
@@ -77,10 +94,19 @@ impl MemoryReplayCache {
         self.len() == 0
     }
 
+    /// The shard holding `key`. Keys are SHA-256 of what the client chose:
+    /// their own bytes would let it fill one shard on purpose.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "any bits of the hash will do"
+    )]
+    fn shard_of(&self, key: ReplayKey) -> usize {
+        self.placement.hash_one(key) as usize % self.shards.len()
+    }
+
     fn insert(&self, key: ReplayKey, expires_at: u64) -> Result<Freshness, ReplayError> {
         let now = self.clock.now_unix();
-        let index = usize::from(key.0[0]) % self.shards.len();
-        let mut shard = self.shards[index]
+        let mut shard = self.shards[self.shard_of(key)]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         shard.purge(now);
@@ -181,7 +207,7 @@ mod tests {
         // Use a single shard's worth of keys by construction.
         let keys: Vec<ReplayKey> = (0..200)
             .map(|i| ReplayKey::new("k", &i.to_string()))
-            .filter(|k| usize::from(k.0[0]) % cache.shards.len() == 0)
+            .filter(|k| cache.shard_of(*k) == 0)
             .take(3)
             .collect();
         assert_eq!(cache.insert(keys[0], 1030), Ok(Freshness::Fresh));
@@ -197,6 +223,22 @@ mod tests {
         clock.set(1030);
         assert_eq!(cache.insert(keys[2], 1060), Ok(Freshness::Fresh));
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn clients_cannot_choose_the_shard() {
+        let cache = MemoryReplayCache::new(1000);
+        let shards = cache.shards.len();
+        assert!(shards > 1);
+        // Keys a client would pick to land in one shard if placement used
+        // the key's own bytes spread over the shards.
+        let chosen: std::collections::HashSet<usize> = (0..10_000)
+            .map(|i| ReplayKey::new("attacker", &i.to_string()))
+            .filter(|k| usize::from(k.0[0]) % shards == 0)
+            .take(64)
+            .map(|k| cache.shard_of(k))
+            .collect();
+        assert!(chosen.len() > 1, "{chosen:?}");
     }
 
     #[test]
