@@ -1139,6 +1139,17 @@ async fn optional_mode_without_proof_passes_untouched() {
     )
     .await;
     assert_eq!(ok.body["jkt"], es256().thumbprint());
+    assert_eq!(ok.body["token_bound"], true);
+    // Beside a Bearer token, a proof is checked but not tied to the token.
+    let mut beside_bearer = request("POST", Some(&valid().build()), None);
+    beside_bearer.headers_mut().insert(
+        "authorization",
+        http::HeaderValue::from_static("Bearer some-token"),
+    );
+    let beside_bearer = call_layer(builder(), beside_bearer).await;
+    assert_eq!(beside_bearer.status, StatusCode::OK);
+    assert_eq!(beside_bearer.body["jkt"], es256().thumbprint());
+    assert_eq!(beside_bearer.body["token_bound"], false);
     let bad = call_layer(
         builder(),
         request("POST", Some(&valid().htm("GET").build()), None),

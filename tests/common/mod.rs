@@ -385,6 +385,7 @@ fn echo(request: Request<()>) -> Ready<Result<Response<Full<Bytes>>, Infallible>
     let body = match request.extensions().get::<VerifiedDpop>() {
         Some(v) => json!({
             "jkt": v.jkt, "alg": v.alg.as_str(), "htm": v.htm, "htu": v.htu, "iat": v.iat, "jti": v.jti,
+            "token_bound": v.token_bound,
         }),
         None => json!({ "dpop": null }),
     };

@@ -39,6 +39,12 @@ pub struct VerifiedDpop {
     pub iat: i64,
     /// The proof's `jti`.
     pub jti: String,
+    /// Whether the proof's `ath` was checked against this request's access
+    /// token: true when the token came under the `DPoP` scheme. A proof sent
+    /// beside a `Bearer` token (which the `ProofRequired` and `Optional`
+    /// modes let through) says nothing about that token, so do not take its
+    /// `jkt` for the token's key unless this is true.
+    pub token_bound: bool,
 }
 
 /// A proof that passed every synchronous check; the replay check remains.
@@ -190,6 +196,7 @@ impl DpopVerifier {
                 htu,
                 iat,
                 jti: claims.jti.clone(),
+                token_bound: request.access_token.is_some(),
             },
         })
     }

@@ -58,6 +58,7 @@ mod tests {
             htu: "https://r/mcp".into(),
             iat: 0,
             jti: "j".into(),
+            token_bound: true,
         }
     }
 
