@@ -40,7 +40,7 @@ struct Shard {
 /// `capacity` for your peak.
 pub struct MemoryReplayCache {
     shards: Box<[Mutex<Shard>]>,
-    /// Keyed (SipHash, random key) so shard placement is unpredictable.
+    /// Keyed (`SipHash`, random key) so shard placement is unpredictable.
     placement: RandomState,
     per_shard: usize,
     clock: SharedClock,
