@@ -111,13 +111,23 @@ async fn duplicate_and_malformed_headers_are_400() {
 
 #[tokio::test]
 async fn token_in_query_is_400_even_with_a_header() {
-    let mut request = get(&[("authorization", "Bearer a")]);
-    *request.uri_mut() = "http://h/mcp?x=1&access_token=secret-in-uri"
-        .parse()
-        .unwrap();
-    let reply = call(request, false).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(!reply.json.to_string().contains("secret-in-uri"));
+    for uri in [
+        "http://h/mcp?x=1&access_token=secret-in-uri",
+        "http://h/mcp?access%5Ftoken=secret-in-uri",
+    ] {
+        let mut request = get(&[("authorization", "Bearer a")]);
+        *request.uri_mut() = uri.parse().unwrap();
+        let reply = call(request, false).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(reply.json["error"], "invalid_request");
+        let challenge = reply.challenge.unwrap();
+        assert!(
+            challenge.starts_with(r#"Bearer error="invalid_request""#),
+            "{challenge}"
+        );
+        assert!(!challenge.contains("secret-in-uri"));
+        assert!(!reply.json.to_string().contains("secret-in-uri"));
+    }
 }
 
 #[tokio::test]

@@ -106,13 +106,19 @@ fn form_decode(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Whether a form (or query) parameter name, percent-decoded, is
+/// `access_token` (RFC 6750 §2.2, §2.3).
+pub(super) fn is_access_token_name(name: &str) -> bool {
+    form_decode(name).as_deref() == Some("access_token")
+}
+
 /// The `access_token` values of a form body.
 fn form_tokens(body: &[u8]) -> Result<Vec<String>, &'static str> {
     let text = std::str::from_utf8(body).map_err(|_| "form body is not UTF-8")?;
     let mut tokens = Vec::new();
     for pair in text.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if form_decode(name).as_deref() == Some("access_token") {
+        if is_access_token_name(name) {
             tokens.push(form_decode(value).ok_or("malformed percent-encoding in the form body")?);
         }
     }

@@ -135,7 +135,7 @@ impl BearerLayer {
 fn token_in_query(query: Option<&str>) -> bool {
     query.is_some_and(|q| {
         q.split('&')
-            .any(|pair| pair.split('=').next() == Some("access_token"))
+            .any(|pair| form::is_access_token_name(pair.split('=').next().unwrap_or_default()))
     })
 }
 
@@ -201,6 +201,10 @@ mod tests {
         assert!(token_in_query(Some("access_token=x")));
         assert!(token_in_query(Some("a=1&access_token=")));
         assert!(!token_in_query(Some("my_access_token=x")));
+        // Names are percent-decoded, as a server reading the query would.
+        assert!(token_in_query(Some("access%5Ftoken=x")));
+        assert!(token_in_query(Some("a=1&%61ccess_token")));
+        assert!(!token_in_query(Some("access_token%=x")));
         assert!(!token_in_query(None));
     }
 
