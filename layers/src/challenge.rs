@@ -98,8 +98,11 @@ impl Challenge {
     }
 
     /// Renders the challenge as an RFC 9110 §11.6.1 header value. Values are
-    /// quoted; `"` and `\` are escaped and characters outside the RFC 6750
-    /// §3 set for `error_description` (printable ASCII) are replaced by `?`.
+    /// quoted-strings of printable ASCII: other characters are replaced by
+    /// `?`. RFC 6750 §3 allows neither `"` nor `\` in `error`,
+    /// `error_description`, `error_uri` and `scope` (RFC 9449 §7.1 reuses
+    /// those): there `"` becomes `'` and `\` becomes `?`; in other params
+    /// (`realm`, `algs`, `resource_metadata`) they are escaped.
     pub fn to_header_value(&self) -> HeaderValue {
         let mut out = String::from(match self.scheme {
             Scheme::Bearer => "Bearer",
@@ -108,13 +111,18 @@ impl Challenge {
         for (i, (name, value)) in self.params.iter().enumerate() {
             out.push_str(if i == 0 { " " } else { ", " });
             let _ = write!(out, "{name}=\"");
+            let no_quotes = matches!(
+                *name,
+                "error" | "error_description" | "error_uri" | "scope"
+            );
             for c in value.chars() {
                 match c {
-                    '"' | '\\' => {
+                    '"' if no_quotes => out.push('\''),
+                    '"' | '\\' if !no_quotes => {
                         out.push('\\');
                         out.push(c);
                     }
-                    ' '..='~' => out.push(c),
+                    ' '..='~' if c != '\\' => out.push(c),
                     _ => out.push('?'),
                 }
             }
@@ -415,10 +423,11 @@ mod tests {
     fn quotes_and_escapes_params() {
         let c = Challenge::new(Scheme::Dpop)
             .param("algs", "ES256 PS256")
+            .param("realm", "a \"b\" \\ c")
             .param("error_description", "bad \"x\" \\ é\n");
         assert_eq!(
             c.to_header_value(),
-            r#"DPoP algs="ES256 PS256", error_description="bad \"x\" \\ ??""#
+            r#"DPoP algs="ES256 PS256", realm="a \"b\" \\ c", error_description="bad 'x' ? ??""#
         );
         assert_eq!(Challenge::new(Scheme::Bearer).to_header_value(), "Bearer");
     }
@@ -532,7 +541,7 @@ mod tests {
         fn any_param_value_reads_back_from_the_header(
             values in proptest::collection::vec("\\PC{0,40}|[\"\\\\ ,=a-z]{0,20}|.{0,10}", 1..4),
         ) {
-            let names = ["error", "error_description", "scope", "resource_metadata"];
+            let names = ["realm", "error_description", "scope", "resource_metadata"];
             let mut challenge = Challenge::new(Scheme::Bearer);
             for (name, value) in names.iter().zip(&values) {
                 challenge = challenge.param(name, value.clone());
@@ -545,9 +554,15 @@ mod tests {
                 .iter()
                 .zip(&values)
                 .map(|(name, value)| {
+                    let rfc6750 = matches!(*name, "error_description" | "scope");
                     let printable = value
                         .chars()
-                        .map(|c| if matches!(c, ' '..='~') { c } else { '?' })
+                        .map(|c| match c {
+                            '"' if rfc6750 => '\'',
+                            '\\' if rfc6750 => '?',
+                            ' '..='~' => c,
+                            _ => '?',
+                        })
                         .collect();
                     ((*name).to_owned(), printable)
                 })
