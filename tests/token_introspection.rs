@@ -298,6 +298,7 @@ async fn wrong_client_credentials_make_the_endpoint_unavailable() {
     let clock = ManualClock::new(NOW);
     let v = IntrospectionValidator::builder(format!("http://{addr}/introspect"))
         .client_credentials(CLIENT_ID, "wrong-secret")
+        .audience(RESOURCE)
         .clock(Arc::new(clock))
         .build()
         .unwrap();
@@ -436,14 +437,162 @@ async fn claims_are_checked() {
         v.validate("aud-missing").await,
         Err(TokenError::WrongAudience)
     );
-    // Without a configured audience or issuer, neither is checked.
+    // With the explicit audience opt-out and no issuer, neither is checked.
     let lax = IntrospectionValidator::builder(format!("http://{addr}/introspect"))
         .client_credentials(CLIENT_ID, SECRET)
+        .accept_any_audience()
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
     assert!(lax.validate("other-aud").await.is_ok());
     assert!(lax.validate("other-iss").await.is_ok());
+}
+
+#[tokio::test]
+async fn confirmations_other_than_jkt_are_refused() {
+    // RFC 8705 §3 certificate-bound tokens and any other `cnf` without a
+    // string `jkt` carry a sender constraint this resource cannot check:
+    // they are refused, as on the JWT path, never taken as unbound bearer
+    // tokens.
+    let (mock, addr) = start().await;
+    let clock = ManualClock::new(NOW);
+    let v = validator(addr, &clock);
+    let lax = IntrospectionValidator::builder(format!("http://{addr}/introspect"))
+        .client_credentials(CLIENT_ID, SECRET)
+        .accept_any_audience()
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    for (token, cnf) in [
+        (
+            "mtls-bound",
+            json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        ),
+        ("empty-cnf", json!({})),
+        ("jwk-cnf", json!({"jwk": {"kty": "EC", "crv": "P-256"}})),
+        ("numeric-jkt", json!({"jkt": 1})),
+        ("null-jkt", json!({"jkt": null})),
+        (
+            "string-cnf",
+            json!("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"),
+        ),
+        ("array-cnf", json!([{"jkt": "k"}])),
+        ("null-cnf", json!(null)),
+    ] {
+        mock.reply(token, Reply::Json(active(&json!({ "cnf": cnf }))));
+        assert_eq!(
+            v.validate(token).await,
+            Err(TokenError::InvalidClaim("cnf")),
+            "{token}"
+        );
+        // The audience opt-out does not relax it.
+        assert_eq!(
+            lax.validate(token).await,
+            Err(TokenError::InvalidClaim("cnf")),
+            "{token} (any audience)"
+        );
+    }
+    // A string `jkt` next to another method is usable: the layer checks it.
+    mock.reply(
+        "jkt-and-x5t",
+        Reply::Json(active(&json!({"cnf": {"jkt": "k", "x5t#S256": "t"}}))),
+    );
+    assert_eq!(
+        v.validate("jkt-and-x5t").await.unwrap().cnf_jkt(),
+        Some("k")
+    );
+
+    // Through the layers the refusal is a plain 401 invalid_token.
+    let (status, headers, _) = call(v, Some("Bearer mtls-bound")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = headers[http::header::WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+}
+
+#[tokio::test]
+async fn building_without_an_audience_fails() {
+    let err = IntrospectionValidator::builder("https://as.example.com/introspect")
+        .client_credentials(CLIENT_ID, SECRET)
+        .issuer(ISSUER)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.setting(), "introspection audience");
+    let text = err.to_string();
+    assert!(text.contains("RFC 8707"), "{text}");
+    assert!(text.contains("accept_any_audience"), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn accept_any_audience_builds_and_warns() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (mock, addr) = start().await;
+    mock.reply(
+        TOKEN,
+        Reply::Json(active(&json!({"aud": "https://other.example.com"}))),
+    );
+    let clock = ManualClock::new(NOW);
+    let v = IntrospectionValidator::builder(format!("http://{addr}/introspect"))
+        .client_credentials(CLIENT_ID, SECRET)
+        .accept_any_audience()
+        .clock(Arc::new(clock))
+        .build()
+        .unwrap();
+    assert!(format!("{v:?}").contains("any_audience: true"));
+    assert!(v.validate(TOKEN).await.is_ok());
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("WARN mcp_tower::token"), "{text}");
+    assert!(text.contains("accept_any_audience"), "{text}");
+    for secret in [TOKEN, SECRET, "s3cr3t"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn tokens_for_other_resources_are_refused_by_default() {
+    let (mock, addr) = start().await;
+    let clock = ManualClock::new(NOW);
+    // Built with only what `builder` requires: endpoint, credentials and
+    // the audience (no issuer).
+    let v = IntrospectionValidator::builder(format!("http://{addr}/introspect"))
+        .client_credentials(CLIENT_ID, SECRET)
+        .audience(RESOURCE)
+        .clock(Arc::new(clock))
+        .build()
+        .unwrap();
+    for (token, aud) in [
+        ("other", json!("https://other.example.com")),
+        (
+            "others",
+            json!(["https://other.example.com", "https://mcp.example.com/x"]),
+        ),
+        ("empty", json!([])),
+    ] {
+        mock.reply(token, Reply::Json(active(&json!({ "aud": aud }))));
+        assert_eq!(
+            v.validate(token).await,
+            Err(TokenError::WrongAudience),
+            "{token}"
+        );
+    }
+    let mut no_aud = active(&json!({}));
+    no_aud.as_object_mut().unwrap().remove("aud");
+    mock.reply("none", Reply::Json(no_aud));
+    assert_eq!(v.validate("none").await, Err(TokenError::WrongAudience));
+    mock.reply(TOKEN, Reply::Json(active(&json!({"aud": RESOURCE}))));
+    assert!(v.validate(TOKEN).await.is_ok());
 }
 
 #[tokio::test]
@@ -652,6 +801,7 @@ async fn failures_are_logged_without_credentials() {
     unavailable(validator(addr, &clock).validate(TOKEN).await);
     let wrong = IntrospectionValidator::builder(format!("http://{addr}/introspect"))
         .client_credentials(CLIENT_ID, "another-s3cr3t")
+        .audience(RESOURCE)
         .build()
         .unwrap();
     unavailable(wrong.validate(TOKEN).await);

@@ -431,6 +431,14 @@ claim_reader!(
     }
 );
 
+/// Judges a `cnf` member already read into a JSON value (an introspection
+/// response, RFC 7662 §2.2) by the rule of [`ClaimSet::cnf_jkt`]: valid only
+/// as an object with a string `jkt`.
+#[cfg(feature = "fetch")]
+pub(crate) fn confirmation(cnf: &serde_json::Value) -> Claim<Cow<'_, str>> {
+    Confirmation::deserialize(cnf).map_or(Claim::Invalid, |c| c.0)
+}
+
 /// Reads a claims set's JSON text.
 pub(crate) fn parse(json: &str) -> Result<ClaimSet<'_>, serde_json::Error> {
     serde_json::from_str(json)

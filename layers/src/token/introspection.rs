@@ -12,14 +12,45 @@
 //!   closed and logs an error (target `mcp_tower::token`) that never contains
 //!   the token or the client secret.
 //! - Then `exp` / `nbf` are checked with the [`Clock`](crate::clock::Clock),
-//!   `iss` when an issuer is configured and `aud` when audiences are
-//!   configured (RFC 8707; the MCP authorization specification forbids
-//!   accepting tokens issued for other resources).
+//!   `iss` when an issuer is configured, and `aud`, which must name this
+//!   resource (RFC 8707; the MCP authorization specification forbids
+//!   accepting tokens issued for other resources). An audience is required
+//!   to build the validator; only the explicit
+//!   [`accept_any_audience`](IntrospectionValidatorBuilder::accept_any_audience)
+//!   opt-out turns the check off.
+//! - `cnf` follows the rule of the JWT path: when present it must be an
+//!   object with a string `jkt` (RFC 7800 §3.1, RFC 9449 §6), which the
+//!   [`ValidateTokenLayer`](super::ValidateTokenLayer) checks against the
+//!   DPoP proof. Any other confirmation (an empty object, only `x5t#S256`
+//!   for a certificate-bound token, RFC 8705 §3, a non-string `jkt`, a
+//!   non-object) is refused with [`TokenError::InvalidClaim`]`("cnf")`: a
+//!   sender-constrained token whose constraint this resource cannot check
+//!   is never taken as an unbound bearer token.
 //! - Answers are cached (RFC 7662 §4 allows it) under the SHA-256 of the
 //!   token, never the token itself: accepted tokens until their `exp` but at
 //!   most the cache TTL (default 60 s), refused ones for a short negative TTL
 //!   (default 5 s); the cache is bounded and evicts the entries closest to
 //!   expiry first. Concurrent validations of one token share one request.
+//!
+//! # Secrets in memory
+//!
+//! What this module allocates for a secret is zeroized when it is dropped:
+//! the validator's copy of the token; the request body (which holds the
+//! token, and with `client_secret_post` the client secret), built in one
+//! exactly sized buffer and handed to the HTTP client as [`Bytes`] that own
+//! it, so it is zeroized once the client drops the last reference; the
+//! `client_secret_post` credentials, form-encoded once at build time; and
+//! the `client_secret_basic` `Authorization` value, built once at build time
+//! as a sensitive [`HeaderValue`] whose per-request clones share its bytes.
+//! The builder's copy of the secret is zeroized when `build` returns.
+//!
+//! Copies made outside this module are out of its reach: hyper encodes the
+//! request line and headers into its own write buffer and may copy the body
+//! there too, rustls copies the plaintext into its record buffers, the
+//! kernel has its socket buffers, and the caller owns the token it passed to
+//! [`validate`](TokenValidator::validate) and the secret it passed to the
+//! builder. Zeroizing narrows the window in which a memory disclosure can
+//! reveal these secrets; it does not close it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -40,6 +71,7 @@ use crate::clock::{self, SharedClock};
 use crate::config::ConfigError;
 use crate::fetch::{self, HttpFetcher};
 
+use super::claim_set::{self, Claim};
 use super::claims::{self, AccessClaims};
 use super::validator::{TokenError, TokenValidator, ValidationFuture};
 
@@ -147,17 +179,32 @@ struct State {
     inflight: HashMap<TokenHash, Arc<Flight>>,
 }
 
+/// The client credentials, in the form each request sends them.
+enum Credentials {
+    /// `client_secret_basic`: the whole `Authorization` value
+    /// `Basic base64(form(client_id) ":" form(secret))`, built once and
+    /// marked sensitive. Its bytes are owned by a `Zeroizing` buffer, and a
+    /// clone only bumps their reference count, so no request makes a copy.
+    Basic(HeaderValue),
+    /// `client_secret_post`: `&client_id=..&client_secret=..`, form-encoded
+    /// once, appended to each request body.
+    Post(Zeroizing<Vec<u8>>),
+}
+
 struct Inner {
     endpoint: Uri,
     /// `scheme://authority/path` without user info or query, for logs.
     endpoint_label: String,
     fetcher: HttpFetcher,
     client_id: String,
-    client_secret: Zeroizing<String>,
     auth_method: ClientAuthMethod,
-    /// `Basic base64(form(client_id) ":" form(secret))`, precomputed.
-    basic: Zeroizing<String>,
+    credentials: Credentials,
+    /// The audiences that name this resource; empty only with
+    /// `any_audience`.
     audiences: Vec<String>,
+    /// The [`accept_any_audience`](IntrospectionValidatorBuilder::accept_any_audience)
+    /// opt-out: `aud` is not matched against `audiences`.
+    any_audience: bool,
     issuer: Option<String>,
     clock: SharedClock,
     leeway: u64,
@@ -179,6 +226,7 @@ pub struct IntrospectionValidatorBuilder {
     client: Option<(String, Zeroizing<String>)>,
     auth_method: ClientAuthMethod,
     audiences: Vec<String>,
+    any_audience: bool,
     issuer: Option<String>,
     clock: SharedClock,
     fetcher: Option<HttpFetcher>,
@@ -191,13 +239,15 @@ pub struct IntrospectionValidatorBuilder {
 
 impl IntrospectionValidator {
     /// A builder for the introspection endpoint at `endpoint` (`https`, or
-    /// `http` on a loopback host). Client credentials are required.
+    /// `http` on a loopback host). Client credentials and this resource's
+    /// [`audience`](IntrospectionValidatorBuilder::audience) are required.
     pub fn builder(endpoint: impl Into<String>) -> IntrospectionValidatorBuilder {
         IntrospectionValidatorBuilder {
             endpoint: endpoint.into(),
             client: None,
             auth_method: ClientAuthMethod::default(),
             audiences: Vec::new(),
+            any_audience: false,
             issuer: None,
             clock: clock::system(),
             fetcher: None,
@@ -237,11 +287,36 @@ impl IntrospectionValidatorBuilder {
     }
 
     /// Accept only tokens whose `aud` contains `audience` (this resource's
-    /// identifier, RFC 8707). May be called again to accept several; when
-    /// none is configured `aud` is not checked.
+    /// identifier, RFC 8707), e.g. `https://mcp.example.com`. May be called
+    /// again to accept several. Required: [`build`](Self::build) fails
+    /// without one, unless [`accept_any_audience`](Self::accept_any_audience)
+    /// is called instead.
     #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
+        self
+    }
+
+    /// Turns the audience check off: accepts active tokens whatever their
+    /// `aud` names (it is still refused if present with the wrong type).
+    /// Only for authorization servers whose introspection responses carry
+    /// no `aud`; it cannot be combined with [`audience`](Self::audience).
+    ///
+    /// # Danger
+    ///
+    /// With this opt-out every active token the authorization server issued
+    /// to anyone is accepted here, including tokens issued for *other*
+    /// resources. Any other resource server (or whoever stole a token from
+    /// one) can then replay its tokens against this one. The MCP
+    /// authorization specification forbids accepting tokens issued for
+    /// other resources (RFC 8707; RFC 9700 §2.3 asks for audience-restricted
+    /// tokens). Prefer an authorization server that returns `aud`; otherwise
+    /// use one that issues tokens for this resource only (e.g. one client or
+    /// one authorization server per resource). Building with it logs a
+    /// warning.
+    #[must_use]
+    pub fn accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
         self
     }
 
@@ -325,6 +400,24 @@ impl IntrospectionValidatorBuilder {
                 "must not be empty",
             ));
         }
+        match (self.audiences.is_empty(), self.any_audience) {
+            (false, false) | (true, true) => {}
+            (true, false) => {
+                return Err(ConfigError::new(
+                    "introspection audience",
+                    "this resource's identifier is required (RFC 8707; the MCP authorization \
+                     specification forbids accepting tokens issued for other resources): call \
+                     audience(\"https://your-resource\"), or accept_any_audience() only if the \
+                     authorization server's introspection responses carry no aud",
+                ));
+            }
+            (false, true) => {
+                return Err(ConfigError::new(
+                    "introspection audience",
+                    "audience(..) and accept_any_audience() contradict each other: call only one",
+                ));
+            }
+        }
         if self.issuer.as_deref() == Some("") {
             return Err(ConfigError::new(
                 "introspection issuer",
@@ -338,15 +431,16 @@ impl IntrospectionValidatorBuilder {
         if let Some(timeout) = self.timeout {
             fetcher = fetcher.timeout(timeout);
         }
-        let basic = {
-            let mut pair = Zeroizing::new(String::new());
-            form_encode(&client_id, &mut pair);
-            pair.push(':');
-            form_encode(&client_secret, &mut pair);
-            let mut header = Zeroizing::new(String::from("Basic "));
-            STANDARD.encode_string(pair.as_bytes(), &mut header);
-            header
+        let credentials = match self.auth_method {
+            ClientAuthMethod::ClientSecretBasic => {
+                Credentials::Basic(basic_authorization(&client_id, &client_secret)?)
+            }
+            ClientAuthMethod::ClientSecretPost => {
+                Credentials::Post(post_credentials(&client_id, &client_secret))
+            }
         };
+        // The builder's copy of the secret is zeroized here.
+        drop(client_secret);
         let endpoint_label = format!(
             "{}://{}{}{}",
             endpoint.scheme_str().unwrap_or_default(),
@@ -357,16 +451,24 @@ impl IntrospectionValidatorBuilder {
                 .unwrap_or_default(),
             endpoint.path()
         );
+        if self.any_audience {
+            tracing::warn!(
+                target: "mcp_tower::token",
+                endpoint = %endpoint_label,
+                "introspection audience check disabled (accept_any_audience): active tokens \
+                 issued for other resources will be accepted"
+            );
+        }
         Ok(IntrospectionValidator {
             inner: Arc::new(Inner {
                 endpoint,
                 endpoint_label,
                 fetcher,
                 client_id,
-                client_secret,
                 auth_method: self.auth_method,
-                basic,
+                credentials,
                 audiences: self.audiences,
+                any_audience: self.any_audience,
                 issuer: self.issuer,
                 clock: self.clock,
                 leeway: self.leeway,
@@ -381,23 +483,76 @@ impl IntrospectionValidatorBuilder {
     }
 }
 
+/// Whether the form serializer keeps `b` as it is.
+fn form_safe(b: u8) -> bool {
+    matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_')
+}
+
+/// The length of `input` once [`form_encode`]d, so that buffers holding
+/// secrets are allocated once at their final size: a buffer that grows
+/// leaves the old allocation, unzeroized, to the allocator.
+fn form_encoded_len(input: &str) -> usize {
+    input
+        .bytes()
+        .map(|b| if form_safe(b) || b == b' ' { 1 } else { 3 })
+        .sum()
+}
+
 /// Appends `input` encoded as `application/x-www-form-urlencoded` (the
 /// WHATWG serializer, as RFC 6749 Appendix B asks).
-fn form_encode(input: &str, out: &mut String) {
+fn form_encode(input: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in input.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0x0f)]));
-            }
+    for b in input.bytes() {
+        if form_safe(b) {
+            out.push(b);
+        } else if b == b' ' {
+            out.push(b'+');
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
         }
     }
+}
+
+/// The `client_secret_basic` `Authorization` value (RFC 6749 §2.3.1: id and
+/// secret form-encoded, then joined by `:` and base64-encoded), marked
+/// sensitive. Every buffer is allocated at its final size and zeroized; the
+/// value's bytes are owned by the last of them, so clones of the value
+/// share them and the last one dropped zeroizes them.
+fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue, ConfigError> {
+    const SETTING: &str = "introspection client credentials";
+    const SCHEME: &[u8] = b"Basic ";
+    let pair_len = form_encoded_len(client_id) + 1 + form_encoded_len(secret);
+    let mut pair = Zeroizing::new(Vec::with_capacity(pair_len));
+    form_encode(client_id, &mut pair);
+    pair.push(b':');
+    form_encode(secret, &mut pair);
+    let encoded_len = base64::encoded_len(pair.len(), true)
+        .ok_or_else(|| ConfigError::new(SETTING, "client id and secret are too long"))?;
+    let mut header = Zeroizing::new(vec![0u8; SCHEME.len() + encoded_len]);
+    let (scheme, encoded) = header.split_at_mut(SCHEME.len());
+    scheme.copy_from_slice(SCHEME);
+    STANDARD
+        .encode_slice(&*pair, encoded)
+        .map_err(|_| ConfigError::new(SETTING, "client id and secret could not be encoded"))?;
+    let mut value = HeaderValue::from_maybe_shared(Bytes::from_owner(header))
+        .map_err(|_| ConfigError::new(SETTING, "not a valid Authorization header value"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// The `client_secret_post` body members, `&client_id=..&client_secret=..`
+/// (RFC 6749 §2.3.1), in one buffer of its final size.
+fn post_credentials(client_id: &str, secret: &str) -> Zeroizing<Vec<u8>> {
+    const ID: &[u8] = b"&client_id=";
+    const SECRET: &[u8] = b"&client_secret=";
+    let len = ID.len() + form_encoded_len(client_id) + SECRET.len() + form_encoded_len(secret);
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    out.extend_from_slice(ID);
+    form_encode(client_id, &mut out);
+    out.extend_from_slice(SECRET);
+    form_encode(secret, &mut out);
+    debug_assert_eq!(out.len(), len);
+    out
 }
 
 /// Removes a finished (or abandoned) flight from the in-flight map, if it
@@ -484,31 +639,35 @@ impl Inner {
         self.lock().cache.insert(key, until, outcome.clone(), now);
     }
 
+    /// The RFC 7662 §2.1 request. The body holds the token (and with
+    /// `client_secret_post` the secret): it is built in one buffer of its
+    /// final size, and the `Bytes` the client gets own that buffer, which is
+    /// zeroized when the client drops the last reference to it.
     fn request(&self, token: &str) -> Result<Request<Full<Bytes>>, http::Error> {
-        let mut body = Zeroizing::new(String::with_capacity(token.len() + 64));
-        body.push_str("token=");
+        const TOKEN: &[u8] = b"token=";
+        const HINT: &[u8] = b"&token_type_hint=access_token";
+        let credentials: &[u8] = match &self.credentials {
+            Credentials::Basic(_) => &[],
+            Credentials::Post(members) => members,
+        };
+        let len = TOKEN.len() + form_encoded_len(token) + HINT.len() + credentials.len();
+        let mut body = Zeroizing::new(Vec::with_capacity(len));
+        body.extend_from_slice(TOKEN);
         form_encode(token, &mut body);
-        body.push_str("&token_type_hint=access_token");
+        body.extend_from_slice(HINT);
+        body.extend_from_slice(credentials);
+        debug_assert_eq!(body.len(), len, "the body must not have been reallocated");
         let mut builder = Request::post(self.endpoint.clone())
             .header(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/x-www-form-urlencoded"),
             )
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        match self.auth_method {
-            ClientAuthMethod::ClientSecretBasic => {
-                let mut value = HeaderValue::from_str(&self.basic)?;
-                value.set_sensitive(true);
-                builder = builder.header(AUTHORIZATION, value);
-            }
-            ClientAuthMethod::ClientSecretPost => {
-                body.push_str("&client_id=");
-                form_encode(&self.client_id, &mut body);
-                body.push_str("&client_secret=");
-                form_encode(&self.client_secret, &mut body);
-            }
+        if let Credentials::Basic(value) = &self.credentials {
+            // A reference-count bump, not a copy; stays marked sensitive.
+            builder = builder.header(AUTHORIZATION, value.clone());
         }
-        builder.body(Full::new(Bytes::from(std::mem::take(&mut *body))))
+        builder.body(Full::new(Bytes::from_owner(body)))
     }
 
     fn fail(&self, reason: &'static str, detail: &dyn fmt::Display) -> TokenError {
@@ -577,12 +736,21 @@ impl Inner {
             Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
             Some(_) => return Err(TokenError::InvalidClaim("aud")),
         }
-        if let Some(cnf) = raw.get("cnf") {
-            // RFC 9449 §6: a bound token's `cnf.jkt` must be usable.
-            match cnf.get("jkt") {
-                None | Some(Value::String(_)) if cnf.is_object() => {}
-                _ => return Err(TokenError::InvalidClaim("cnf")),
-            }
+        // RFC 7800 §3.1 / RFC 9449 §6, the rule of the JWT path: a `cnf`
+        // must carry a string `jkt` this resource can check against the DPoP
+        // proof. Any other confirmation (RFC 8705 §3 `x5t#S256`, `{}`, ...)
+        // would otherwise make a sender-constrained token an unbound one.
+        if raw
+            .get("cnf")
+            .is_some_and(|cnf| claim_set::confirmation(cnf) == Claim::Invalid)
+        {
+            tracing::info!(
+                target: "mcp_tower::token",
+                endpoint = %self.endpoint_label,
+                "introspected token has a cnf confirmation without a string jkt (e.g. a \
+                 certificate-bound token); only DPoP binding can be checked here; refusing it"
+            );
+            return Err(TokenError::InvalidClaim("cnf"));
         }
         let exp = numeric_date(&raw, "exp")?;
         let nbf = numeric_date(&raw, "nbf")?;
@@ -600,8 +768,9 @@ impl Inner {
         }
         // `exp` is read as checked here.
         let claims = AccessClaims::from_claims(raw);
-        // RFC 8707 / MCP authorization: the token must name this resource.
-        if !self.audiences.is_empty()
+        // RFC 8707 / MCP authorization: the token must name this resource,
+        // unless the builder's explicit opt-out turned the check off.
+        if !self.any_audience
             && !claims
                 .audience()
                 .any(|aud| self.audiences.iter().any(|a| a == aud))
@@ -643,6 +812,7 @@ impl fmt::Debug for IntrospectionValidator {
             .field("client_secret", &"<redacted>")
             .field("auth_method", &inner.auth_method)
             .field("audiences", &inner.audiences)
+            .field("any_audience", &inner.any_audience)
             .field("issuer", &inner.issuer)
             .field("leeway_secs", &inner.leeway)
             .field("cache_ttl_secs", &inner.ttl)
@@ -660,6 +830,7 @@ impl fmt::Debug for IntrospectionValidatorBuilder {
             .field("client_secret", &"<redacted>")
             .field("auth_method", &self.auth_method)
             .field("audiences", &self.audiences)
+            .field("any_audience", &self.any_audience)
             .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
@@ -690,24 +861,49 @@ mod tests {
         }
     }
 
+    fn body(request: &Request<Full<Bytes>>) -> Vec<u8> {
+        use http_body::Body as _;
+        let mut body = request.body().clone();
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::Pin::new(&mut body).poll_frame(&mut cx) {
+            std::task::Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap().to_vec(),
+            _ => unreachable!(),
+        }
+    }
+
     #[test]
     fn form_encoding_follows_the_whatwg_serializer() {
-        let mut out = String::new();
-        form_encode("a b+c&d=é~*-._", &mut out);
-        assert_eq!(out, "a+b%2Bc%26d%3D%C3%A9%7E*-._");
+        let input = "a b+c&d=é~*-._";
+        let mut out = Vec::new();
+        form_encode(input, &mut out);
+        assert_eq!(out, b"a+b%2Bc%26d%3D%C3%A9%7E*-._");
+        assert_eq!(form_encoded_len(input), out.len());
+        for input in ["", "plain", "%%%", "\u{10ffff} +", "Tok/en=="] {
+            let mut out = Vec::new();
+            form_encode(input, &mut out);
+            assert_eq!(form_encoded_len(input), out.len(), "{input}");
+        }
     }
 
     #[test]
     fn builds_basic_credentials_from_form_encoded_parts() {
         let v = validator(&ManualClock::new(NOW));
+        let Credentials::Basic(basic) = &v.inner.credentials else {
+            unreachable!("client_secret_basic is the default")
+        };
         // base64("rs:s3cr3t+pass%3Aword")
-        assert_eq!(&*v.inner.basic, "Basic cnM6czNjcjN0K3Bhc3MlM0F3b3Jk");
+        assert_eq!(basic, "Basic cnM6czNjcjN0K3Bhc3MlM0F3b3Jk");
+        assert!(basic.is_sensitive());
         let request = v.inner.request("tok en").unwrap();
-        assert!(request.headers()[AUTHORIZATION].is_sensitive());
+        let sent = &request.headers()[AUTHORIZATION];
+        assert!(sent.is_sensitive());
+        // The request shares the precomputed bytes: no copy per request.
+        assert_eq!(sent.as_bytes().as_ptr(), basic.as_bytes().as_ptr());
         assert_eq!(
             request.headers()[CONTENT_TYPE],
             "application/x-www-form-urlencoded"
         );
+        assert_eq!(body(&request), b"token=tok+en&token_type_hint=access_token");
     }
 
     #[test]
@@ -715,10 +911,15 @@ mod tests {
         let v = IntrospectionValidator::builder("http://127.0.0.1:1/i")
             .client_credentials("rs", "pw&x")
             .auth_method(ClientAuthMethod::ClientSecretPost)
+            .audience("https://mcp.example")
             .build()
             .unwrap();
-        let request = v.inner.request("t").unwrap();
+        let request = v.inner.request("t/1").unwrap();
         assert!(request.headers().get(AUTHORIZATION).is_none());
+        assert_eq!(
+            body(&request),
+            b"token=t%2F1&token_type_hint=access_token&client_id=rs&client_secret=pw%26x"
+        );
     }
 
     #[test]
@@ -745,6 +946,30 @@ mod tests {
                 .build()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_audience_or_the_explicit_opt_out_is_required() {
+        let base =
+            || IntrospectionValidator::builder("https://as.example/i").client_credentials("a", "b");
+        let err = base().build().unwrap_err();
+        assert_eq!(err.setting(), "introspection audience");
+        let text = err.to_string();
+        assert!(
+            text.contains("audience(") && text.contains("accept_any_audience"),
+            "{text}"
+        );
+        let err = base()
+            .audience("https://mcp.example")
+            .accept_any_audience()
+            .build()
+            .unwrap_err();
+        assert_eq!(err.setting(), "introspection audience");
+        let v = base().accept_any_audience().build().unwrap();
+        assert!(v.inner.any_audience && v.inner.audiences.is_empty());
+        assert!(format!("{v:?}").contains("any_audience: true"));
+        let v = base().audience("https://mcp.example").build().unwrap();
+        assert!(!v.inner.any_audience);
     }
 
     #[test]
@@ -807,11 +1032,81 @@ mod tests {
             with("cnf", json!({"jkt": 1})),
             Err(TokenError::InvalidClaim("cnf"))
         );
-        assert_eq!(
-            with("cnf", json!("k")),
-            Err(TokenError::InvalidClaim("cnf"))
-        );
+        // A confirmation this resource cannot check refuses the token
+        // rather than leaving it unbound (RFC 8705 certificate binding,
+        // empty, other methods, wrong types).
+        for cnf in [
+            json!("k"),
+            json!({}),
+            json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+            json!({"jwk": {"kty": "EC"}}),
+            json!({"jkt": null}),
+            json!({"jkt": ["k"]}),
+            json!(null),
+            json!(["k"]),
+            json!(true),
+        ] {
+            assert_eq!(
+                with("cnf", cnf.clone()),
+                Err(TokenError::InvalidClaim("cnf")),
+                "{cnf}"
+            );
+        }
+        let both = with("cnf", json!({"jkt": "k", "x5t#S256": "t"})).unwrap();
+        assert_eq!(both.cnf_jkt(), Some("k"));
+        assert!(without("cnf").unwrap().cnf_jkt().is_none());
         assert!(without("exp").is_ok());
+    }
+
+    #[test]
+    fn cnf_rule_is_the_jwt_rule() {
+        for cnf in [
+            json!({"jkt": "k"}),
+            json!({"jkt": "k", "x5t#S256": "t"}),
+            json!({"jkt": "a\u{e9}"}),
+            json!({}),
+            json!({"x5t#S256": "t"}),
+            json!({"jkt": 1}),
+            json!("jkt"),
+            json!(null),
+            json!([]),
+        ] {
+            let text = json!({ "cnf": cnf }).to_string();
+            let from_jwt = claim_set::parse(&text).unwrap().cnf_jkt;
+            assert_eq!(claim_set::confirmation(&cnf), from_jwt, "{cnf}");
+        }
+    }
+
+    #[test]
+    fn other_audiences_are_refused_unless_opted_out() {
+        let clock = ManualClock::new(NOW);
+        let token = || {
+            object(
+                json!({"active": true, "aud": "https://other.example", "iss": "https://as.example"}),
+            )
+        };
+        let strict = validator(&clock);
+        assert_eq!(
+            strict.inner.check(token(), NOW),
+            Err(TokenError::WrongAudience)
+        );
+        let lax = IntrospectionValidator::builder("https://as.example/i")
+            .client_credentials("a", "b")
+            .accept_any_audience()
+            .build()
+            .unwrap();
+        assert!(lax.inner.check(token(), NOW).is_ok());
+        assert!(
+            lax.inner
+                .check(object(json!({"active": true})), NOW)
+                .is_ok()
+        );
+        // The type of `aud` is still checked.
+        assert_eq!(
+            lax.inner
+                .check(object(json!({"active": true, "aud": 1})), NOW),
+            Err(TokenError::InvalidClaim("aud"))
+        );
     }
 
     #[test]
@@ -819,6 +1114,7 @@ mod tests {
         let clock = ManualClock::new(NOW);
         let v = IntrospectionValidator::builder("https://as.example/i")
             .client_credentials("a", "b")
+            .accept_any_audience()
             .leeway_secs(30)
             .clock(Arc::new(clock))
             .build()
