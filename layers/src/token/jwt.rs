@@ -279,6 +279,11 @@ fn hmac_key(secret: &[u8]) -> Result<HmacKey, ConfigError> {
     if secret.len() >= 64 {
         algorithms.push(jsonwebtoken::Algorithm::HS512);
     }
+    // `jsonwebtoken` picks its crypto provider from its cargo features: if
+    // another crate of the build also enables its `rust_crypto` feature it
+    // has none, and panics at the first HMAC token. Ours is aws-lc-rs, unless
+    // the application installed one first.
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     Ok(HmacKey {
         key: DecodingKey::from_secret(secret),
         algorithms,
