@@ -18,8 +18,16 @@ use super::b64;
 
 /// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3 requires 2048).
 pub const RSA_MIN_BITS: usize = 2048;
-/// Largest RSA modulus accepted, in bits; bounds the cost of one verification.
+/// Largest RSA modulus accepted, in bits, for keys from a configured source
+/// ([`PublicJwk::from_json`], [`PublicJwk::from_value`] as used for a JWKS,
+/// [`RsaPublicJwk::from_components`]); bounds the cost of one verification.
 pub const RSA_MAX_BITS: usize = 8192;
+/// Largest RSA modulus accepted, in bits, in the `jwk` header of a DPoP
+/// proof (RFC 9449 §4.2). Anyone can send a proof with a key of their
+/// choosing, and verification cost grows with the square of the modulus
+/// size or faster: an 8192-bit key costs about 16 times a 2048-bit one.
+/// 4096 bits is the largest size in common use.
+pub const DPOP_RSA_MAX_BITS: usize = 4096;
 
 /// Why a JWK was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,9 +56,11 @@ pub enum JwkError {
     /// The EC point is not on P-256.
     #[error("EC public key is not a valid P-256 point")]
     InvalidPoint,
-    /// The RSA key is outside the accepted size or has a bad exponent.
+    /// The RSA key is outside the accepted size ([`RSA_MIN_BITS`] to
+    /// [`RSA_MAX_BITS`], or [`DPOP_RSA_MAX_BITS`] in a DPoP proof) or has a
+    /// bad exponent.
     #[error(
-        "RSA public key rejected: modulus must be 2048 to 8192 bits without leading zeros, exponent odd and > 1"
+        "RSA public key rejected: modulus must be 2048 to 8192 bits (at most 4096 in a DPoP proof) without leading zeros, exponent odd and > 1"
     )]
     InvalidRsaKey,
 }
@@ -248,28 +258,45 @@ impl RsaPublicJwk {
 
     /// The size of the modulus in bits.
     pub fn modulus_bits(&self) -> usize {
-        match self.n.first() {
-            Some(&top) => self.n.len() * 8 - top.leading_zeros() as usize,
-            None => 0,
-        }
+        bit_length(&self.n)
+    }
+}
+
+/// The size in bits of a big-endian number given without leading zero
+/// bytes (an upper bound when there are some; such keys are refused anyway).
+fn bit_length(n: &[u8]) -> usize {
+    match n.first() {
+        Some(&top) => n.len() * 8 - top.leading_zeros() as usize,
+        None => 0,
     }
 }
 
 impl PublicJwk {
-    /// Parses and validates a JWK from its JSON text.
+    /// Parses and validates a JWK from its JSON text. RSA keys may have up
+    /// to [`RSA_MAX_BITS`] (a DPoP proof's key is limited to
+    /// [`DPOP_RSA_MAX_BITS`] by the proof parser).
     pub fn from_json(json: &str) -> Result<Self, JwkError> {
         // `RawJwk` accepts JSON objects only.
         let raw: RawJwk<'_> = serde_json::from_str(json).map_err(|_| JwkError::Malformed)?;
-        Self::from_raw(&raw)
+        Self::from_raw_with_max(&raw, RSA_MAX_BITS)
     }
 
-    /// Parses and validates a JWK from a JSON value.
+    /// Parses and validates a JWK from a JSON value (as for the keys of a
+    /// JWKS). RSA keys may have up to [`RSA_MAX_BITS`].
     pub fn from_value(value: &serde_json::Value) -> Result<Self, JwkError> {
         let raw = RawJwk::deserialize(value).map_err(|_| JwkError::Malformed)?;
-        Self::from_raw(&raw)
+        Self::from_raw_with_max(&raw, RSA_MAX_BITS)
     }
 
+    /// Validates the `jwk` header of a DPoP proof: RSA keys are limited to
+    /// [`DPOP_RSA_MAX_BITS`], as the sender chooses the key (RFC 9449 §11).
     pub(crate) fn from_raw(raw: &RawJwk<'_>) -> Result<Self, JwkError> {
+        Self::from_raw_with_max(raw, DPOP_RSA_MAX_BITS)
+    }
+
+    /// Validates `raw`, accepting RSA moduli of at most `rsa_max_bits`
+    /// (itself at most [`RSA_MAX_BITS`]).
+    fn from_raw_with_max(raw: &RawJwk<'_>, rsa_max_bits: usize) -> Result<Self, JwkError> {
         if raw.private {
             return Err(JwkError::PrivateKeyMaterial);
         }
@@ -291,12 +318,17 @@ impl PublicJwk {
             Some("RSA") => {
                 let n = member(raw.n.as_deref(), "n")?;
                 let e = member(raw.e.as_deref(), "e")?;
-                // Bound the work before decoding: 8192 bits is 1366 characters.
-                if n.len() > RSA_MAX_BITS / 6 + 1 || e.len() > 12 {
+                // Bound the work before decoding: a modulus of `rsa_max_bits`
+                // is ceil(bits / 6) characters (683 for 4096, 1366 for 8192).
+                if n.len() > rsa_max_bits.div_ceil(6) || e.len() > 12 {
                     return Err(JwkError::InvalidRsaKey);
                 }
                 let n = b64::decode(n).map_err(|_| JwkError::BadMember("n"))?;
                 let e = b64::decode(e).map_err(|_| JwkError::BadMember("e"))?;
+                // The exact size, before any arithmetic on the key.
+                if bit_length(&n) > rsa_max_bits {
+                    return Err(JwkError::InvalidRsaKey);
+                }
                 Ok(PublicJwk::Rsa(RsaPublicJwk::from_components(&n, &e)?))
             }
             Some("oct") => Err(JwkError::PrivateKeyMaterial),
@@ -555,6 +587,65 @@ mod tests {
         lead.extend([0xC5u8; 256]);
         let json = format!(r#"{{"kty":"RSA","n":"{}","e":"AQAB"}}"#, b64::encode(lead));
         assert_eq!(PublicJwk::from_json(&json), Err(JwkError::InvalidRsaKey));
+    }
+
+    /// An RSA JWK with a random odd modulus of exactly `bits` bits (the
+    /// size checks come before any arithmetic on the key).
+    fn rsa_jwk_of_bits(bits: usize) -> String {
+        let mut n = vec![0u8; bits.div_ceil(8)];
+        aws_lc_rs::rand::fill(&mut n).unwrap();
+        let top_bit = (bits - 1) % 8;
+        n[0] &= u8::MAX >> (7 - top_bit);
+        n[0] |= 1 << top_bit;
+        *n.last_mut().unwrap() |= 1;
+        format!(r#"{{"kty":"RSA","n":"{}","e":"AQAB"}}"#, b64::encode(&n))
+    }
+
+    /// What the DPoP proof parser uses.
+    fn from_proof_header(json: &str) -> Result<PublicJwk, JwkError> {
+        let raw: RawJwk<'_> = serde_json::from_str(json).unwrap();
+        PublicJwk::from_raw(&raw)
+    }
+
+    #[test]
+    fn dpop_proof_keys_are_capped_at_4096_bits() {
+        for bits in [2048, 3072, 4095, 4096] {
+            let json = rsa_jwk_of_bits(bits);
+            let jwk = from_proof_header(&json).unwrap();
+            let PublicJwk::Rsa(rsa) = &jwk else {
+                panic!("not RSA")
+            };
+            assert_eq!(rsa.modulus_bits(), bits);
+        }
+        for bits in [4097, 4104, 6144, 8192] {
+            let json = rsa_jwk_of_bits(bits);
+            assert_eq!(
+                from_proof_header(&json),
+                Err(JwkError::InvalidRsaKey),
+                "{bits}"
+            );
+        }
+        // Beyond what even a JWKS key may have: refused before decoding.
+        let json = rsa_jwk_of_bits(8200);
+        assert_eq!(from_proof_header(&json), Err(JwkError::InvalidRsaKey));
+    }
+
+    #[test]
+    fn configured_keys_may_have_8192_bits() {
+        for bits in [4097, 6144, 8192] {
+            let json = rsa_jwk_of_bits(bits);
+            assert!(PublicJwk::from_json(&json).is_ok(), "{bits}");
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert!(PublicJwk::from_value(&value).is_ok(), "{bits}");
+        }
+        for bits in [8193, 8200, 16384] {
+            let json = rsa_jwk_of_bits(bits);
+            assert_eq!(
+                PublicJwk::from_json(&json),
+                Err(JwkError::InvalidRsaKey),
+                "{bits}"
+            );
+        }
     }
 
     #[test]
