@@ -36,13 +36,17 @@ impl NonceBook {
     }
 }
 
-/// The origin of an absolute URL: everything before the path, lower-cased.
+/// The origin of an absolute URL: scheme and `host[:port]`, lower-cased,
+/// without user information (so credentials in a URL never become a key of
+/// the book or appear in logs); `None` without a host.
 pub(crate) fn origin_of(url: &str) -> Option<String> {
     let scheme_end = url.find("://")? + 3;
-    let end = url[scheme_end..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| i + scheme_end);
-    (end > scheme_end).then(|| url[..end].to_ascii_lowercase())
+    let rest = &url[scheme_end..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host = authority
+        .rfind('@')
+        .map_or(authority, |at| &authority[at + 1..]);
+    (!host.is_empty()).then(|| format!("{}{host}", &url[..scheme_end]).to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -58,6 +62,17 @@ mod tests {
         assert_eq!(origin_of("http://h").as_deref(), Some("http://h"));
         assert_eq!(origin_of("/relative"), None);
         assert_eq!(origin_of("http:///x"), None);
+    }
+
+    #[test]
+    fn origins_have_no_userinfo() {
+        assert_eq!(
+            origin_of("https://alice:s3cret@A.example:8443/x?y").as_deref(),
+            Some("https://a.example:8443")
+        );
+        assert_eq!(origin_of("https://a@b:c@h").as_deref(), Some("https://h"));
+        assert_eq!(origin_of("https://h/a@b").as_deref(), Some("https://h"));
+        assert_eq!(origin_of("https://user@/x"), None);
     }
 
     #[test]

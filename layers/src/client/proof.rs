@@ -1,5 +1,7 @@
 //! Building DPoP proofs (RFC 9449 §4.2) for outgoing requests.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::dpop::access_token_hash;
@@ -11,7 +13,8 @@ use crate::keys::{DpopKey, KeyError};
 pub struct ProofRequest<'a> {
     /// HTTP method, e.g. `POST`.
     pub method: &'a str,
-    /// Target URI; query and fragment are removed before it becomes `htu`.
+    /// Target URI; query, fragment and any user information
+    /// (`user:password@`) are removed before it becomes `htu`.
     pub url: &'a str,
     /// The access token sent with the request, for `ath`.
     pub access_token: Option<&'a str>,
@@ -35,20 +38,86 @@ struct Claims<'a> {
 
 /// Signs a proof for `request` with `key`, with a fresh random `jti`
 /// (128 bits).
+///
+/// The `htu` claim is `request.url` without query and fragment (RFC 9449
+/// §4.2) and without user information: a proof is sent in a header servers
+/// log, and credentials in a URL must not travel with it.
 pub fn sign_proof(key: &DpopKey, request: &ProofRequest<'_>) -> Result<String, KeyError> {
     let mut jti = [0u8; 16];
     aws_lc_rs::rand::fill(&mut jti).map_err(|_| KeyError::Signing)?;
     let jti = b64::encode(jti);
     let ath = request.access_token.map(access_token_hash);
-    let htu = request.url.split(['?', '#']).next().unwrap_or_default();
+    let htu = htu_of(request.url);
     let claims = Claims {
         jti: &jti,
         htm: request.method,
-        htu,
+        htu: &htu,
         iat: request.iat,
         ath: ath.as_deref(),
         nonce: request.nonce,
     };
     let claims = serde_json::to_vec(&claims).map_err(|_| KeyError::Signing)?;
     key.sign_compact_encoded(key.proof_header_b64(), &claims)
+}
+
+/// `url` without query, fragment and user information: the `htu` of a proof
+/// (RFC 9449 §4.2; RFC 3986 §3.2.1 user information is never sent along).
+pub(crate) fn htu_of(url: &str) -> Cow<'_, str> {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match split_userinfo(url) {
+        Some((before, after)) => Cow::Owned(format!("{before}{after}")),
+        None => Cow::Borrowed(url),
+    }
+}
+
+/// For an absolute URL with user information, the text before it
+/// (`scheme://`) and after it (`host[:port]` and the rest); `None` when the
+/// URL has none. The authority ends at the first `/`, `?` or `#` after
+/// `://` (RFC 3986 §3.2), and user information at its last `@`.
+fn split_userinfo(url: &str) -> Option<(&str, &str)> {
+    let authority_start = url.find("://")? + 3;
+    let rest = &url[authority_start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let at = authority.rfind('@')?;
+    Some((&url[..authority_start], &rest[at + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::Algorithm;
+
+    #[test]
+    fn htu_has_no_userinfo_query_or_fragment() {
+        assert_eq!(htu_of("https://h/a?q#f"), "https://h/a");
+        assert_eq!(htu_of("https://user:pass@h:8443/a?q"), "https://h:8443/a");
+        assert_eq!(htu_of("https://user@h"), "https://h");
+        assert_eq!(htu_of("https://a@b:c@h/x"), "https://h/x");
+        // An `@` in the path, query or fragment is not user information.
+        assert_eq!(htu_of("https://h/a@b"), "https://h/a@b");
+        assert_eq!(htu_of("https://h?x@y"), "https://h");
+        assert_eq!(htu_of("https://h#x@y"), "https://h");
+        assert!(matches!(htu_of("https://h/a"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn signed_proof_htu_has_no_userinfo() {
+        let key = DpopKey::generate(Algorithm::ES256).unwrap();
+        let proof = sign_proof(
+            &key,
+            &ProofRequest {
+                method: "POST",
+                url: "https://alice:s3cret@mcp.example.com/mcp?x=1",
+                access_token: None,
+                nonce: None,
+                iat: 1_700_000_000,
+            },
+        )
+        .unwrap();
+        let payload = b64::decode(proof.split('.').nth(1).unwrap()).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(claims["htu"], "https://mcp.example.com/mcp");
+        let payload = String::from_utf8(payload).unwrap();
+        assert!(!payload.contains("alice") && !payload.contains("s3cret"));
+    }
 }

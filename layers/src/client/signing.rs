@@ -169,3 +169,129 @@ impl fmt::Debug for Signer {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::{Debug, Write as _};
+    use std::sync::Mutex;
+
+    use tracing::field::{Field, Visit};
+    use tracing::{Event, Metadata, Subscriber, span};
+
+    use super::*;
+    use crate::jose::{Algorithm, b64};
+    use crate::keys::{MemoryKeyStore, RotationPolicy};
+
+    const WITH_USERINFO: &str = "https://alice:s3cret@MCP.example.com:8443/mcp?x=1";
+    const WITHOUT_USERINFO: &str = "https://mcp.example.com:8443/other";
+
+    fn signer() -> Signer {
+        let keys = MemoryKeyStore::generate(Algorithm::ES256, RotationPolicy::never()).unwrap();
+        Signer::with_defaults(Arc::new(keys))
+    }
+
+    fn nonce_challenge(nonce: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(DPOP_NONCE.clone(), HeaderValue::from_static(nonce));
+        headers.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("DPoP error=\"use_dpop_nonce\""),
+        );
+        headers
+    }
+
+    #[test]
+    fn nonce_book_key_has_no_userinfo() {
+        let signer = signer();
+        assert!(signer.wants_retry(
+            WITH_USERINFO,
+            StatusCode::UNAUTHORIZED,
+            &nonce_challenge("n1"),
+            None
+        ));
+        // Stored under the origin without user information: a URL of the same
+        // origin without credentials finds it.
+        let mut headers = HeaderMap::new();
+        let sent = signer
+            .sign("POST", WITHOUT_USERINFO, &mut headers, None)
+            .unwrap();
+        assert_eq!(sent.as_deref(), Some("n1"));
+        assert!(signer.nonces.get("https://mcp.example.com:8443").is_some());
+        assert!(
+            signer
+                .nonces
+                .get("https://alice:s3cret@mcp.example.com:8443")
+                .is_none()
+        );
+        // And the proof signed for the URL with credentials carries neither
+        // them nor the query.
+        let mut headers = HeaderMap::new();
+        signer
+            .sign("POST", WITH_USERINFO, &mut headers, None)
+            .unwrap();
+        let proof = headers.get(&DPOP).unwrap().to_str().unwrap();
+        let claims = b64::decode(proof.split('.').nth(1).unwrap()).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap();
+        assert_eq!(claims["htu"], "https://MCP.example.com:8443/mcp");
+        assert_eq!(claims["nonce"], "n1");
+    }
+
+    /// Collects the fields of every event.
+    struct Capture(Arc<Mutex<String>>);
+
+    struct Fields<'a>(&'a mut String);
+
+    impl Visit for Fields<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+            let _ = write!(self.0, "{}={value:?} ", field.name());
+        }
+    }
+
+    impl Subscriber for Capture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+            span::Id::from_u64(1)
+        }
+        fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+        fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut text = self.0.lock().unwrap();
+            event.record(&mut Fields(&mut text));
+            text.push('\n');
+        }
+        fn enter(&self, _: &span::Id) {}
+        fn exit(&self, _: &span::Id) {}
+    }
+
+    #[test]
+    fn logs_have_no_userinfo() {
+        let logs = Arc::new(Mutex::new(String::new()));
+        let signer = signer();
+        tracing::subscriber::with_default(Capture(Arc::clone(&logs)), || {
+            tracing::callsite::rebuild_interest_cache();
+            let mut headers = HeaderMap::new();
+            signer
+                .sign("POST", WITH_USERINFO, &mut headers, None)
+                .unwrap();
+            assert!(signer.wants_retry(
+                WITH_USERINFO,
+                StatusCode::UNAUTHORIZED,
+                &nonce_challenge("n2"),
+                None
+            ));
+        });
+        let logs = logs.lock().unwrap();
+        assert!(logs.contains("signed DPoP proof"), "{logs}");
+        assert!(logs.contains("retrying once"), "{logs}");
+        assert!(
+            logs.contains("origin=https://mcp.example.com:8443"),
+            "{logs}"
+        );
+        assert!(
+            !logs.contains("alice") && !logs.contains("s3cret"),
+            "{logs}"
+        );
+    }
+}
