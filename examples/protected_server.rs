@@ -14,6 +14,21 @@
 //! one of `stdio_server` (tools `echo` and `add`, a resource, a prompt) plus
 //! the tool `whoami`, which answers with what the layers established:
 //! JSON `{"sub","scopes","jkt"}`.
+//!
+//! `--dpop` (default `allowed`):
+//! - `required`: tokens must be DPoP-bound and sent as `Authorization: DPoP`
+//!   with a valid proof; only the `DPoP` scheme is challenged.
+//! - `allowed`: plain `Bearer` tokens are accepted; a `DPoP` proof is verified
+//!   whenever one is sent, and DPoP-bound tokens need theirs.
+//! - `off`: no `DpopLayer`, and `DPoP` is neither challenged nor advertised.
+//!   A stray `DPoP` header next to a `Bearer` token is ignored; a token sent
+//!   with the `DPoP` scheme, or a DPoP-bound token, is refused (401
+//!   `invalid_token`), since no proof can be verified (fail closed).
+//!
+//! `--nonce` makes the DPoP layer demand server nonces (RFC 9449 §9); it needs
+//! DPoP, so `--nonce` with `--dpop off` is a usage error, as is giving both
+//! `--jwks-file` and `--jwks-url` (or either twice). Usage errors exit with
+//! code 2 and print the usage on stderr.
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -90,8 +105,20 @@ fn parse_args() -> Result<Options, String> {
             "--listen" => o.listen = value()?,
             "--issuer" => o.issuer = value()?,
             "--audience" => o.audience = value()?,
-            "--jwks-file" => o.jwks = Some(Jwks::File(value()?)),
-            "--jwks-url" => o.jwks = Some(Jwks::Url(value()?)),
+            "--jwks-file" | "--jwks-url" => {
+                let source = value()?;
+                if o.jwks.is_some() {
+                    return Err(
+                        "give exactly one of --jwks-file or --jwks-url, once; not both or twice"
+                            .into(),
+                    );
+                }
+                o.jwks = Some(if arg == "--jwks-file" {
+                    Jwks::File(source)
+                } else {
+                    Jwks::Url(source)
+                });
+            }
             "--dpop" => {
                 o.dpop = match value()?.as_str() {
                     "required" => DpopSetting::Required,
@@ -122,6 +149,9 @@ fn parse_args() -> Result<Options, String> {
     }
     if o.jwks.is_none() {
         return Err("one of --jwks-file or --jwks-url is required".into());
+    }
+    if o.nonce && o.dpop == DpopSetting::Off {
+        return Err("--nonce needs DPoP: it cannot be combined with --dpop off".into());
     }
     Ok(o)
 }
