@@ -354,3 +354,146 @@ async fn scopes_without_validation_fail_closed() {
         .unwrap();
     assert_eq!(reply(response).await.status, StatusCode::UNAUTHORIZED);
 }
+
+/// A proof for `token` at `URL` claiming `iat`.
+fn proof_at(key: &DpopKey, token: &str, nonce: Option<&str>, iat: u64) -> String {
+    let request = ProofRequest {
+        method: "POST",
+        url: URL,
+        access_token: Some(token),
+        nonce,
+        iat,
+    };
+    sign_proof(key, &request).unwrap()
+}
+
+#[tokio::test]
+async fn maximum_narrows_the_iat_window_that_enhanced_accepts() {
+    // Enhanced keeps the DpopLayer default window (300 s back, 60 s ahead);
+    // Maximum narrows it to 60 s back, 5 s ahead. A proof 30 s ahead or
+    // 120 s old falls between the two.
+    let key = DpopKey::generate(Algorithm::ES256).unwrap();
+    let enhanced = stack(SecurityLevel::Enhanced, &key);
+    let maximum = stack(SecurityLevel::Maximum, &key);
+    let nonce = send(
+        &maximum,
+        request(
+            Some("DPoP bound-token"),
+            Some(&proof(&key, "bound-token", None)),
+        ),
+    )
+    .await
+    .nonce
+    .expect("DPoP-Nonce header");
+
+    let now = SystemClock.now_unix();
+    for (iat, refusal) in [
+        (now + 30, "iat is in the future"),
+        (now - 120, "iat is too old"),
+    ] {
+        let refused = send(
+            &maximum,
+            request(
+                Some("DPoP bound-token"),
+                Some(&proof_at(&key, "bound-token", Some(&nonce), iat)),
+            ),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "iat {iat}");
+        assert_eq!(refused.json["error"], "invalid_dpop_proof");
+        assert!(
+            refused.challenges[0].contains(refusal),
+            "{:?}",
+            refused.challenges
+        );
+
+        let accepted = send(
+            &enhanced,
+            request(
+                Some("DPoP bound-token"),
+                Some(&proof_at(&key, "bound-token", None, iat)),
+            ),
+        )
+        .await;
+        assert_eq!(
+            accepted.status,
+            StatusCode::OK,
+            "iat {iat}: {}",
+            accepted.json
+        );
+        assert_eq!(accepted.json["sub"], "bob");
+    }
+
+    // The nonce was good: the same proof made now passes Maximum.
+    let fresh = send(
+        &maximum,
+        request(
+            Some("DPoP bound-token"),
+            Some(&proof_at(&key, "bound-token", Some(&nonce), now)),
+        ),
+    )
+    .await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.json);
+}
+
+/// `BearerLayer` → `DpopLayer` → `ValidateTokenLayer` with
+/// `allow_unbound_dpop(allow)`, around the handler.
+async fn unbound_dpop_stack(allow: bool, key: &DpopKey, request: Request<Full<Bytes>>) -> Reply {
+    let dpop = DpopLayer::builder()
+        .mode(DpopMode::ResourceServer)
+        .target(RequestTarget::public_base_url(BASE).unwrap())
+        .build()
+        .unwrap();
+    let validate = ValidateTokenLayer::builder(validator(key.thumbprint()))
+        .allow_unbound_dpop(allow)
+        .build();
+    let service = ServiceBuilder::new()
+        .layer(BearerLayer::new())
+        .layer(dpop)
+        .layer(validate)
+        .service_fn(handler);
+    reply(service.oneshot(request).await.unwrap()).await
+}
+
+#[tokio::test]
+async fn allow_unbound_dpop_admits_an_unbound_token_with_a_valid_proof() {
+    let key = DpopKey::generate(Algorithm::ES256).unwrap();
+    let unbound = || {
+        request(
+            Some("DPoP plain-token"),
+            Some(&proof(&key, "plain-token", None)),
+        )
+    };
+
+    let allowed = unbound_dpop_stack(true, &key, unbound()).await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.json);
+    assert_eq!(allowed.json["sub"], "alice");
+
+    let refused = unbound_dpop_stack(false, &key, unbound()).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.json["error"], "invalid_token");
+    assert!(
+        refused.challenges[0].starts_with("Bearer error=\"invalid_token\""),
+        "{:?}",
+        refused.challenges
+    );
+    assert!(refused.challenges[0].contains("not DPoP-bound"));
+
+    // Allowing unbound tokens does not relax the binding of bound ones.
+    let thief = DpopKey::generate(Algorithm::ES256).unwrap();
+    let stolen = unbound_dpop_stack(
+        true,
+        &key,
+        request(
+            Some("DPoP bound-token"),
+            Some(&proof(&thief, "bound-token", None)),
+        ),
+    )
+    .await;
+    assert_eq!(stolen.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(stolen.json["error"], "invalid_token");
+
+    // Nor does it let an unbound token through without a proof.
+    let no_proof = unbound_dpop_stack(true, &key, request(Some("DPoP plain-token"), None)).await;
+    assert_eq!(no_proof.status, StatusCode::UNAUTHORIZED);
+}
