@@ -111,10 +111,7 @@ impl Challenge {
         for (i, (name, value)) in self.params.iter().enumerate() {
             out.push_str(if i == 0 { " " } else { ", " });
             let _ = write!(out, "{name}=\"");
-            let no_quotes = matches!(
-                *name,
-                "error" | "error_description" | "error_uri" | "scope"
-            );
+            let no_quotes = matches!(*name, "error" | "error_description" | "error_uri" | "scope");
             for c in value.chars() {
                 match c {
                     '"' if no_quotes => out.push('\''),

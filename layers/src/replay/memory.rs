@@ -3,8 +3,8 @@
 use std::cmp::Reverse;
 use std::collections::hash_map::RandomState;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::BuildHasher;
 use std::future::{Ready, ready};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, PoisonError};
 
 use crate::clock::{self, SharedClock};
