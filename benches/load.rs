@@ -2,10 +2,14 @@
 //! handler, measured in one process.
 //!
 //! Two hyper HTTP/1.1 servers listen on `127.0.0.1:0`: one serves the handler
-//! alone, the other the `protected_server` stack, `BearerLayer` →
+//! alone, the other the `protected_server` example's own stack (built by the
+//! same code, `examples/support/protected_stack.rs`, as with `--dpop allowed
+//! --scope mcp:tools`): the RFC 9728 metadata layer, `BearerLayer` →
 //! `DpopLayer` (optional mode) → `ValidateTokenLayer` (`JwtValidator`, static
-//! JWKS, ES256) → the same handler. The handler reads the body and answers
-//! 200 with a small JSON document of what the layers established.
+//! JWKS, ES256) → `RequireScopesLayer` → the same handler. The handler reads
+//! the body and answers 200 with a small JSON document of what the layers
+//! established. (The example serves its MCP server there; both phases here
+//! serve the same small handler, so the difference is the stack alone.)
 //!
 //! A client (hyper's HTTP/1.1 connection API over hyper-util's `TokioIo`)
 //! opens `C` keep-alive connections and sends `N` `POST /mcp` requests in
@@ -25,6 +29,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../examples/support/protected_stack.rs"]
+mod protected_stack;
 #[path = "../examples/support/serve_http.rs"]
 mod serve_http;
 
@@ -40,13 +46,13 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use mcp_tower::bearer::BearerLayer;
-use mcp_tower::challenge::ChallengeConfig;
 use mcp_tower::clock::{Clock, SystemClock};
-use mcp_tower::dpop::{DpopLayer, DpopMode, RequestTarget, VerifiedDpop};
+use mcp_tower::dpop::VerifiedDpop;
 use mcp_tower::jose::Algorithm;
 use mcp_tower::keys::DpopKey;
-use mcp_tower::token::{JwksSource, JwtValidator, Principal, ValidateTokenLayer};
+use mcp_tower::metadata::ProtectedResourceMetadataLayer;
+use mcp_tower::token::{JwksSource, Principal};
+use protected_stack::{DpopSetting, StackOptions};
 use tokio::net::{TcpListener, TcpStream};
 use tower::Layer;
 
@@ -127,25 +133,20 @@ async fn start_servers(issuer: &Issuer) -> (SocketAddr, SocketAddr) {
 
     tokio::spawn(serve_http::serve(bare, tower::service_fn(handler)));
 
-    // The protected_server stack with `--dpop allowed`.
-    let validator = JwtValidator::builder()
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .keys(JwksSource::from_json(&issuer.jwks()).unwrap())
-        .build()
-        .unwrap();
-    let challenges = ChallengeConfig::new().dpop(&Algorithm::ALL);
-    let validate = ValidateTokenLayer::builder(validator)
-        .challenges(challenges.clone())
-        .build();
-    let dpop = DpopLayer::builder()
-        .mode(DpopMode::Optional)
-        .target(RequestTarget::from_request(false))
-        .challenges(challenges.clone())
-        .build()
-        .unwrap();
-    let stack = BearerLayer::with_challenges(challenges)
-        .layer(dpop.layer(validate.layer(tower::service_fn(handler))));
+    // The protected_server stack, `--dpop allowed --scope mcp:tools`.
+    let options = StackOptions {
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        dpop: DpopSetting::Allowed,
+        nonce: false,
+        scopes: vec!["mcp:tools".to_owned()],
+        public_url: None,
+    };
+    let metadata = protected_stack::metadata(&options).unwrap();
+    let keys = JwksSource::from_json(&issuer.jwks()).unwrap();
+    let protected_handler = protected_stack::stage(tower::service_fn(handler));
+    let stack = ProtectedResourceMetadataLayer::new(&metadata)
+        .layer(protected_stack::protect(&options, keys, &metadata, protected_handler).unwrap());
     tokio::spawn(serve_http::serve(protected, stack));
     addrs
 }

@@ -34,18 +34,18 @@
 mod cli;
 #[path = "support/mcp_example.rs"]
 mod mcp_example;
+#[path = "support/protected_stack.rs"]
+mod protected_stack;
 #[path = "support/serve_http.rs"]
 mod serve_http;
 
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use mcp_tower::fetch::HttpFetcher;
 use mcp_tower::metadata::{ProtectedResourceMetadata, ProtectedResourceMetadataLayer};
@@ -54,30 +54,16 @@ use mcp_tower::services::protocol::CallToolResult;
 use mcp_tower::services::server::{McpServer, ToolContext, ToolError};
 use mcp_tower::services::transport::http::{StreamableHttpConfig, StreamableHttpService};
 use mcp_tower::sessions::session_owner;
-use mcp_tower::token::{JwksSource, JwtValidator};
-use tower::util::BoxCloneService;
+use mcp_tower::token::JwksSource;
+use protected_stack::{
+    Body, BoxError, DpopSetting, Protected, StackOptions, boxed, protect, stage,
+};
 use tower::{ServiceBuilder, ServiceExt};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Body = UnsyncBoxBody<Bytes, BoxError>;
-type Protected = BoxCloneService<Request<Incoming>, Response<Body>, Infallible>;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum DpopSetting {
-    Required,
-    Allowed,
-    Off,
-}
 
 struct Options {
     listen: String,
-    issuer: String,
-    audience: String,
     jwks: Option<Jwks>,
-    dpop: DpopSetting,
-    nonce: bool,
-    scopes: Vec<String>,
-    public_url: Option<String>,
+    stack: StackOptions,
 }
 
 enum Jwks {
@@ -90,21 +76,23 @@ const USAGE: &str = "usage: protected_server --listen ADDR --issuer URL --audien
 fn parse_args() -> Result<Options, String> {
     let mut o = Options {
         listen: String::new(),
-        issuer: String::new(),
-        audience: String::new(),
         jwks: None,
-        dpop: DpopSetting::Allowed,
-        nonce: false,
-        scopes: Vec::new(),
-        public_url: None,
+        stack: StackOptions {
+            issuer: String::new(),
+            audience: String::new(),
+            dpop: DpopSetting::Allowed,
+            nonce: false,
+            scopes: Vec::new(),
+            public_url: None,
+        },
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--listen" => o.listen = value()?,
-            "--issuer" => o.issuer = value()?,
-            "--audience" => o.audience = value()?,
+            "--issuer" => o.stack.issuer = value()?,
+            "--audience" => o.stack.audience = value()?,
             "--jwks-file" | "--jwks-url" => {
                 let source = value()?;
                 if o.jwks.is_some() {
@@ -120,7 +108,7 @@ fn parse_args() -> Result<Options, String> {
                 });
             }
             "--dpop" => {
-                o.dpop = match value()?.as_str() {
+                o.stack.dpop = match value()?.as_str() {
                     "required" => DpopSetting::Required,
                     "allowed" => DpopSetting::Allowed,
                     "off" => DpopSetting::Off,
@@ -131,17 +119,17 @@ fn parse_args() -> Result<Options, String> {
                     }
                 }
             }
-            "--nonce" => o.nonce = true,
-            "--scope" => o.scopes.push(value()?),
-            "--public-url" => o.public_url = Some(value()?),
+            "--nonce" => o.stack.nonce = true,
+            "--scope" => o.stack.scopes.push(value()?),
+            "--public-url" => o.stack.public_url = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     for (name, value) in [
         ("--listen", &o.listen),
-        ("--issuer", &o.issuer),
-        ("--audience", &o.audience),
+        ("--issuer", &o.stack.issuer),
+        ("--audience", &o.stack.audience),
     ] {
         if value.is_empty() {
             return Err(format!("{name} is required"));
@@ -150,7 +138,7 @@ fn parse_args() -> Result<Options, String> {
     if o.jwks.is_none() {
         return Err("one of --jwks-file or --jwks-url is required".into());
     }
-    if o.nonce && o.dpop == DpopSetting::Off {
+    if o.stack.nonce && o.stack.dpop == DpopSetting::Off {
         return Err("--nonce needs DPoP: it cannot be combined with --dpop off".into());
     }
     Ok(o)
@@ -185,89 +173,18 @@ fn mcp_server() -> Result<McpServer, BoxError> {
     Ok(mcp_example::add_examples(builder).build()?)
 }
 
-fn boxed<B>(response: Response<B>) -> Response<Body>
-where
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    response.map(|body| body.map_err(Into::into).boxed_unsync())
-}
-
+/// The MCP endpoint behind the security stack.
 fn protected(o: &Options, metadata: &ProtectedResourceMetadata) -> Result<Protected, BoxError> {
     let keys = match o.jwks.as_ref().ok_or("no JWKS")? {
         Jwks::File(path) => JwksSource::file(path)?,
         Jwks::Url(url) => JwksSource::url(url, HttpFetcher::new()?)?,
     };
-    let validator = JwtValidator::builder()
-        .issuer(o.issuer.as_str())
-        .audience(o.audience.as_str())
-        .keys(keys)
-        .build()?;
-    let mut challenges = ChallengeConfig::new().resource_metadata(metadata.url());
-    if o.dpop != DpopSetting::Off {
-        challenges = challenges.dpop(&Algorithm::ALL);
-    }
-    if o.dpop == DpopSetting::Required {
-        challenges = challenges.bearer(false);
-    }
-    // Innermost first; each stage is boxed so the optional ones can be left out.
     // Each MCP session belongs to the principal that opened it.
     let config = StreamableHttpConfig::builder()
         .session_owner(session_owner())
         .build()?;
     let mcp = StreamableHttpService::new(mcp_server()?, config);
-    let mut service: Protected = ServiceBuilder::new()
-        .map_response(boxed)
-        .service(mcp)
-        .boxed_clone();
-    if !o.scopes.is_empty() {
-        let scopes =
-            RequireScopesLayer::all_of(o.scopes.clone()).with_challenges(challenges.clone());
-        service = wrap(scopes, service);
-    }
-    let validate = ValidateTokenLayer::builder(validator)
-        .challenges(challenges.clone())
-        .build();
-    service = wrap(validate, service);
-    if o.dpop != DpopSetting::Off {
-        let target = match &o.public_url {
-            Some(url) => RequestTarget::public_base_url(url)?,
-            None => RequestTarget::from_request(false),
-        };
-        let mode = if o.dpop == DpopSetting::Required {
-            DpopMode::ResourceServer
-        } else {
-            DpopMode::Optional
-        };
-        let mut dpop = DpopLayer::builder()
-            .mode(mode)
-            .target(target)
-            .challenges(challenges.clone());
-        if o.nonce {
-            dpop = dpop.nonce(Arc::new(NonceIssuer::random()?));
-        }
-        service = wrap(dpop.build()?, service);
-    }
-    Ok(wrap(BearerLayer::with_challenges(challenges), service))
-}
-
-/// Puts `layer` around `inner` and boxes the result.
-fn wrap<L, B>(layer: L, inner: Protected) -> Protected
-where
-    L: tower::Layer<Protected>,
-    L::Service: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    <L::Service as tower::Service<Request<Incoming>>>::Future: Send + 'static,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    ServiceBuilder::new()
-        .map_response(boxed)
-        .layer(layer)
-        .service(inner)
-        .boxed_clone()
+    protect(&o.stack, keys, metadata, stage(mcp))
 }
 
 async fn route(
@@ -283,17 +200,7 @@ async fn route(
 }
 
 async fn run(o: Options) -> Result<(), BoxError> {
-    let mut metadata = ProtectedResourceMetadata::builder(o.audience.as_str())
-        .authorization_server(o.issuer.as_str());
-    if !o.scopes.is_empty() {
-        metadata = metadata.scopes_supported(o.scopes.clone());
-    }
-    if o.dpop != DpopSetting::Off {
-        metadata = metadata
-            .dpop_signing_alg_values_supported(Algorithm::ALL)
-            .dpop_bound_access_tokens_required(o.dpop == DpopSetting::Required);
-    }
-    let metadata = metadata.build()?;
+    let metadata = protected_stack::metadata(&o.stack)?;
     let protected = protected(&o, &metadata)?;
     let service = ServiceBuilder::new()
         .layer(ProtectedResourceMetadataLayer::new(&metadata))
