@@ -418,7 +418,8 @@ fn rfc7239(headers: &HeaderMap) -> Result<Hop, Refused> {
     }
     let mut hop = Hop::default();
     let mut seen_proto = false;
-    for pair in split_outside_quotes(element, b';') {
+    let pairs = split_outside_quotes(element, b';').ok_or(Refused::new(SOURCE, "malformed"))?;
+    for pair in pairs {
         let pair = pair.trim_matches([' ', '\t']);
         if pair.is_empty() {
             continue;
@@ -426,7 +427,8 @@ fn rfc7239(headers: &HeaderMap) -> Result<Hop, Refused> {
         let (name, value) = pair
             .split_once('=')
             .ok_or(Refused::new(SOURCE, "malformed"))?;
-        if name.is_empty() || !name.bytes().all(is_tchar) {
+        // A parameter name is an RFC 9110 token, as a header name is.
+        if HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(Refused::new(SOURCE, "malformed"));
         }
         let value = forwarded_value(value).ok_or(Refused::new(SOURCE, "malformed"))?;
@@ -453,29 +455,13 @@ fn rfc7239(headers: &HeaderMap) -> Result<Hop, Refused> {
 /// The text after the last comma outside quoted strings, trimmed; `None`
 /// when a quoted string is not closed.
 fn last_element(line: &str) -> Option<&str> {
-    let mut start = 0;
-    let mut quoted = false;
-    let mut escaped = false;
-    for (i, b) in line.bytes().enumerate() {
-        if escaped {
-            escaped = false;
-        } else if quoted {
-            match b {
-                b'\\' => escaped = true,
-                b'"' => quoted = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            quoted = true;
-        } else if b == b',' {
-            start = i + 1;
-        }
-    }
-    (!quoted && !escaped).then(|| line[start..].trim_matches([' ', '\t']))
+    let elements = split_outside_quotes(line, b',')?;
+    elements.last().map(|e| e.trim_matches([' ', '\t']))
 }
 
-/// Splits at `separator` outside quoted strings (quotes are known balanced).
-fn split_outside_quotes(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+/// Splits at `separator` outside quoted strings; `None` when a quoted
+/// string is not closed.
+fn split_outside_quotes(text: &str, separator: u8) -> Option<Vec<&str>> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut quoted = false;
@@ -497,7 +483,7 @@ fn split_outside_quotes(text: &str, separator: u8) -> impl Iterator<Item = &str>
         }
     }
     parts.push(&text[start..]);
-    parts.into_iter()
+    (!quoted && !escaped).then_some(parts)
 }
 
 /// A `Forwarded` parameter value: a quoted-string (unescaped) or a bare
@@ -522,28 +508,6 @@ fn forwarded_value(value: &str) -> Option<String> {
     } else {
         Some(value.to_owned())
     }
-}
-
-/// RFC 9110 §5.6.2 `tchar`.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
 }
 
 /// The last comma-separated value of the last field line of `name`, trimmed.
