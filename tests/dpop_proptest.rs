@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use common::mutation::mutation;
 use common::{
-    NOW, ProofBuilder, TOKEN, URL, call, clock, es256, layer_builder, ps256, rs256, service,
-    verifier,
+    NOW, ProofBuilder, TOKEN, URL, call, clock, es256, layer_builder, ps256, rs256, runtime,
+    service, verifier,
 };
 use http::{Method, Request, StatusCode};
 use mcp_tower_layers::client::{ProofRequest, sign_proof};
@@ -30,15 +30,6 @@ fn proofs() -> &'static [String; 3] {
 fn shared_verifier() -> &'static DpopVerifier {
     static VERIFIER: OnceLock<DpopVerifier> = OnceLock::new();
     VERIFIER.get_or_init(verifier)
-}
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-    })
 }
 
 fn facts() -> RequestFacts<'static> {

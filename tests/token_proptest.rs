@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use common::mutation::mutation;
-use common::{NOW, es256, ps256, rs256};
+use common::{NOW, es256, ps256, rs256, runtime};
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -69,15 +69,6 @@ fn tokens() -> &'static [String; 3] {
             key.sign_compact(header.to_string().as_bytes(), claims.to_string().as_bytes())
                 .unwrap()
         })
-    })
-}
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
     })
 }
 

@@ -375,6 +375,17 @@ pub fn verifier() -> DpopVerifier {
 
 /// The echo handler's type.
 pub type EchoFn = fn(Request<()>) -> Ready<Result<Response<Full<Bytes>>, Infallible>>;
+/// A current-thread runtime shared by the property tests, which run async
+/// code from synchronous `proptest!` bodies.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    })
+}
+
 /// The service under test: a [`DpopLayer`] around the echo handler.
 pub type EchoService = Dpop<ServiceFn<EchoFn>, MemoryReplayCache>;
 
