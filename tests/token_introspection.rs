@@ -45,6 +45,8 @@ enum Reply {
     Status(u16),
     Raw(&'static str),
     Slow(Duration, Value),
+    /// Answers once the test adds a permit to the semaphore.
+    Gate(Arc<tokio::sync::Semaphore>, Value),
 }
 
 /// One request as the endpoint saw it.
@@ -148,6 +150,10 @@ impl Mock {
             Reply::Raw(text) => json_response(200, text),
             Reply::Slow(delay, v) => {
                 tokio::time::sleep(delay).await;
+                json_response(200, v.to_string())
+            }
+            Reply::Gate(gate, v) => {
+                gate.acquire().await.unwrap().forget();
                 json_response(200, v.to_string())
             }
         }
@@ -766,6 +772,60 @@ async fn concurrent_validations_of_one_token_share_one_request() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     first.abort();
     assert!(waiter.await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn requests_in_flight_are_capped() {
+    let (mock, addr) = start().await;
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    for token in ["one", "two", "three"] {
+        mock.reply(token, Reply::Gate(Arc::clone(&gate), active(&json!({}))));
+    }
+    let clock = ManualClock::new(NOW);
+    let v = builder(addr, &clock)
+        .max_concurrent_requests(2)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = ["one", "two", "three"]
+        .into_iter()
+        .map(|token| {
+            let v = v.clone();
+            tokio::spawn(async move { v.validate(token).await })
+        })
+        .collect();
+    // Two requests reach the endpoint and wait there; the third token is
+    // refused without one. Nothing else can finish while the gate is shut.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while mock.calls() < 2 || !tasks.iter().any(tokio::task::JoinHandle::is_finished) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("two requests in flight and one refusal");
+    gate.add_permits(2);
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => accepted += 1,
+            refused => unavailable(refused),
+        }
+    }
+    assert_eq!(accepted, 2);
+    assert_eq!(mock.calls(), 2);
+    // The refusal was not cached, and the slots are free again.
+    mock.reply("three", Reply::Json(active(&json!({}))));
+    for token in ["one", "two", "three"] {
+        assert!(v.validate(token).await.is_ok(), "{token}");
+    }
+    assert_eq!(mock.calls(), 3);
+
+    let zero = builder(addr, &clock).max_concurrent_requests(0).build();
+    assert!(
+        zero.unwrap_err()
+            .to_string()
+            .contains("max_concurrent_requests")
+    );
 }
 
 /// Log lines written while a test runs.

@@ -31,6 +31,10 @@
 //!   most the cache TTL (default 60 s), refused ones for a short negative TTL
 //!   (default 5 s); the cache is bounded and evicts the entries closest to
 //!   expiry first. Concurrent validations of one token share one request.
+//! - At most [`max_concurrent_requests`](IntrospectionValidatorBuilder::max_concurrent_requests)
+//!   requests (default 64) are in flight at once, so junk tokens cannot make
+//!   this resource flood the authorization server; a token that would need
+//!   one more is refused at once, like a failure of the endpoint (not cached).
 //!
 //! # Secrets in memory
 //!
@@ -64,7 +68,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use http::{Request, StatusCode, Uri};
 use http_body_util::Full;
 use serde_json::{Map, Value};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 use zeroize::Zeroizing;
 
 use crate::clock::{self, SharedClock};
@@ -83,6 +87,8 @@ pub const DEFAULT_NEGATIVE_CACHE_TTL_SECS: u64 = 5;
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 /// Longest token sent to the endpoint; longer ones are refused as malformed.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Default cap on introspection requests in flight at once.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
 
 /// How the resource server authenticates to the introspection endpoint
 /// (RFC 6749 §2.3.1, RFC 7591 §2 `token_endpoint_auth_method`).
@@ -210,6 +216,8 @@ struct Inner {
     leeway: u64,
     ttl: u64,
     negative_ttl: u64,
+    /// One per request that may be in flight.
+    permits: Semaphore,
     state: Mutex<State>,
 }
 
@@ -235,6 +243,7 @@ pub struct IntrospectionValidatorBuilder {
     ttl: u64,
     negative_ttl: u64,
     capacity: usize,
+    max_concurrent: usize,
 }
 
 impl IntrospectionValidator {
@@ -256,6 +265,7 @@ impl IntrospectionValidator {
             ttl: DEFAULT_CACHE_TTL_SECS,
             negative_ttl: DEFAULT_NEGATIVE_CACHE_TTL_SECS,
             capacity: DEFAULT_CACHE_CAPACITY,
+            max_concurrent: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 
@@ -378,20 +388,25 @@ impl IntrospectionValidatorBuilder {
         self
     }
 
-    /// Checks the configuration and builds the validator.
-    pub fn build(self) -> Result<IntrospectionValidator, ConfigError> {
-        const ENDPOINT: &str = "introspection endpoint";
-        let endpoint = fetch::endpoint(ENDPOINT, &self.endpoint)?;
-        let Some((client_id, client_secret)) = self.client else {
+    /// Most introspection requests in flight at once (default 64). Each
+    /// token not in the cache costs a request to the authorization server,
+    /// so a client sending junk tokens could otherwise make this resource
+    /// flood it; concurrent checks of one token share a request and count
+    /// once. A token that would need a request past the cap is refused at
+    /// once (401 `invalid_token`, "cannot be validated now", and an error
+    /// event), as when the endpoint is down, and not cached.
+    #[must_use]
+    pub fn max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.max_concurrent = requests;
+        self
+    }
+
+    /// The settings `build` checks beside the endpoint and the credentials.
+    fn check_limits_and_claims(&self) -> Result<(), ConfigError> {
+        if self.max_concurrent == 0 {
             return Err(ConfigError::new(
-                "introspection client credentials",
-                "the introspection endpoint requires client authentication (RFC 7662 §2.1): call client_credentials",
-            ));
-        };
-        if client_id.is_empty() || client_secret.is_empty() {
-            return Err(ConfigError::new(
-                "introspection client credentials",
-                "client id and secret must not be empty",
+                "introspection max_concurrent_requests",
+                "must be at least 1",
             ));
         }
         if self.audiences.iter().any(String::is_empty) {
@@ -424,6 +439,26 @@ impl IntrospectionValidatorBuilder {
                 "must not be empty",
             ));
         }
+        Ok(())
+    }
+
+    /// Checks the configuration and builds the validator.
+    pub fn build(mut self) -> Result<IntrospectionValidator, ConfigError> {
+        const ENDPOINT: &str = "introspection endpoint";
+        let endpoint = fetch::endpoint(ENDPOINT, &self.endpoint)?;
+        let Some((client_id, client_secret)) = self.client.take() else {
+            return Err(ConfigError::new(
+                "introspection client credentials",
+                "the introspection endpoint requires client authentication (RFC 7662 §2.1): call client_credentials",
+            ));
+        };
+        if client_id.is_empty() || client_secret.is_empty() {
+            return Err(ConfigError::new(
+                "introspection client credentials",
+                "client id and secret must not be empty",
+            ));
+        }
+        self.check_limits_and_claims()?;
         let mut fetcher = match self.fetcher {
             Some(fetcher) => fetcher,
             None => HttpFetcher::new()?,
@@ -474,6 +509,7 @@ impl IntrospectionValidatorBuilder {
                 leeway: self.leeway,
                 ttl: self.ttl,
                 negative_ttl: self.negative_ttl,
+                permits: Semaphore::new(self.max_concurrent),
                 state: Mutex::new(State {
                     cache: Cache::new(self.capacity),
                     inflight: HashMap::new(),
@@ -682,6 +718,12 @@ impl Inner {
     }
 
     async fn introspect(&self, token: &str) -> Outcome {
+        let Ok(_permit) = self.permits.try_acquire() else {
+            return Err(self.fail(
+                "saturated",
+                &"max_concurrent_requests introspection requests are in flight already",
+            ));
+        };
         let request = self
             .request(token)
             .map_err(|_| self.fail("request", &"the introspection request could not be built"))?;
