@@ -55,6 +55,9 @@ cargo nextest run --workspace --all-features --no-fail-fast
 step "doc tests"
 cargo test --workspace --all-features --doc
 
+step "cargo doc (broken intra-doc links and other rustdoc warnings fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
+
 step "example: demo"
 cargo run --quiet --example demo
 

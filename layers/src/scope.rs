@@ -23,7 +23,7 @@ pub struct ScopeCheck {
     challenges: ChallengeConfig,
 }
 
-/// A [`Layer`] requiring scopes of the validated token. Place it after
+/// A [`Layer`](tower_layer::Layer) requiring scopes of the validated token. Place it after
 /// [`ValidateTokenLayer`](crate::token::ValidateTokenLayer); without its
 /// [`AccessClaims`] the request is refused (401) and an error is logged.
 pub type RequireScopesLayer = CheckLayer<ScopeCheck>;

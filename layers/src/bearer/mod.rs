@@ -107,7 +107,7 @@ pub struct BearerCheck {
     challenges: ChallengeConfig,
 }
 
-/// A [`Layer`] that extracts the access token; see the [module docs](self).
+/// A [`Layer`](tower_layer::Layer) that extracts the access token; see the [module docs](self).
 pub type BearerLayer = CheckLayer<BearerCheck>;
 
 /// The service made by [`BearerLayer`].

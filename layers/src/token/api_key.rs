@@ -325,7 +325,7 @@ impl ApiKeyHeaderCheck {
     }
 }
 
-/// A [`Layer`] authenticating requests by an API key header (by default
+/// A [`Layer`](tower_layer::Layer) authenticating requests by an API key header (by default
 /// `X-API-Key`, exactly one): inserts [`AccessClaims`] and [`Principal`], or
 /// refuses with 401 (`invalid_token` for an unknown key, no error code when
 /// the header is missing) or 400 `invalid_request` (several headers, a value
