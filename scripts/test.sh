@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, clippy, all tests (nextest), doc tests,
+# the docs (rustdoc warnings denied),
 # smoke runs of the examples, and the official MCP conformance suite. Installs
 # what it needs and is missing.
 set -euo pipefail
