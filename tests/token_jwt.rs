@@ -775,6 +775,46 @@ async fn stale_keys_are_used_while_the_jwks_endpoint_is_down() {
 }
 
 #[tokio::test]
+async fn stale_keys_are_dropped_after_max_stale() {
+    let server = JwksServer::start(jwks(&[ec()]), Some("public, max-age=300")).await;
+    let clock = ManualClock::new(NOW);
+    let keys = JwksSource::url_builder(&server.url(), fetcher())
+        .max_stale(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let validator = JwtValidator::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .keys(keys)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let token = es256(&with("exp", json!(NOW + 100_000)));
+    assert!(check(&validator, &token).await.is_ok());
+
+    // Down: the set expires at +300 and stays usable until +900.
+    server.set_mode(Mode::Error500);
+    clock.advance(899);
+    assert!(check(&validator, &token).await.is_ok());
+    clock.advance(1);
+    let result = check(&validator, &token).await;
+    assert!(
+        matches!(result, Err(TokenError::Unavailable(_))),
+        "{result:?}"
+    );
+    // Between fetches too (the refresh interval has not passed).
+    clock.advance(1);
+    assert!(matches!(
+        check(&validator, &token).await,
+        Err(TokenError::Unavailable(_))
+    ));
+    // Back up: the next due fetch brings the keys back.
+    server.set_mode(Mode::Up);
+    clock.advance(30);
+    assert!(check(&validator, &token).await.is_ok());
+}
+
+#[tokio::test]
 async fn no_keys_at_all_means_401_unavailable() {
     let server = JwksServer::start(jwks(&[ec()]), None).await;
     server.set_mode(Mode::Error500);

@@ -21,8 +21,9 @@
 //!   result. The fetch runs in its own task, so a request that goes away
 //!   does not abort it;
 //! - keeps the last good set while the endpoint fails (a `tracing` warning
-//!   per failed fetch), and refuses tokens with
-//!   [`TokenError::Unavailable`] when it never had one (a `tracing` error).
+//!   per failed fetch), for at most `max_stale` past its freshness
+//!   (default 24 h), and refuses tokens with [`TokenError::Unavailable`]
+//!   when it never had one or that time is over (a `tracing` error).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -528,6 +529,9 @@ mod url {
     pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
     /// Default least time between two fetches.
     pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+    /// Default longest time a set is still used, after it expired, while
+    /// the endpoint cannot be fetched.
+    pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
 
     /// Builder for a `jwks_uri` [`JwksSource`]; see the
     /// [module docs](super) for the cache behaviour.
@@ -539,6 +543,7 @@ mod url {
         max_ttl: Duration,
         default_ttl: Duration,
         refresh_interval: Duration,
+        max_stale: Duration,
     }
 
     impl UrlJwksBuilder {
@@ -550,6 +555,7 @@ mod url {
                 max_ttl: DEFAULT_MAX_TTL,
                 default_ttl: DEFAULT_TTL,
                 refresh_interval: DEFAULT_REFRESH_INTERVAL,
+                max_stale: DEFAULT_MAX_STALE,
             }
         }
 
@@ -582,6 +588,17 @@ mod url {
         #[must_use]
         pub fn refresh_interval(mut self, interval: Duration) -> Self {
             self.refresh_interval = interval;
+            self
+        }
+
+        /// Longest time an expired set is still used while the endpoint
+        /// cannot be fetched (default 24 h; zero: never). Past it the keys
+        /// are dropped and tokens refused (401, an error logged) until a
+        /// fetch succeeds: a key the authorization server has withdrawn is
+        /// not trusted for ever because its `jwks_uri` is unreachable.
+        #[must_use]
+        pub fn max_stale(mut self, max_stale: Duration) -> Self {
+            self.max_stale = max_stale;
             self
         }
 
@@ -619,6 +636,7 @@ mod url {
                         max_ttl,
                         default_ttl: self.default_ttl.as_secs().clamp(min_ttl, max_ttl),
                         refresh_interval,
+                        max_stale: self.max_stale.as_secs(),
                     },
                     state: Mutex::new(State::default()),
                     flight: Arc::new(tokio::sync::Mutex::new(())),
@@ -633,6 +651,7 @@ mod url {
         max_ttl: u64,
         default_ttl: u64,
         refresh_interval: u64,
+        max_stale: u64,
     }
 
     impl Policy {
@@ -694,8 +713,19 @@ mod url {
                 .is_none_or(|at| now < at || now >= at.saturating_add(interval))
         }
 
-        fn current(&self) -> Result<Arc<KeySet>, TokenError> {
-            self.keys.clone().ok_or_else(unavailable)
+        /// The keys, unless there are none or they are more than
+        /// `max_stale` seconds past their freshness.
+        fn current(&self, now: u64, max_stale: u64) -> Result<Arc<KeySet>, TokenError> {
+            match &self.keys {
+                Some(keys) if now < self.fresh_until.saturating_add(max_stale) => {
+                    Ok(Arc::clone(keys))
+                }
+                Some(_) => {
+                    tracing::error!(target: "mcp_tower::token", stale_for = now.saturating_sub(self.fresh_until), max_stale, "the JWKS could not be refreshed for longer than max_stale; access tokens are refused");
+                    Err(unavailable())
+                }
+                None => Err(unavailable()),
+            }
         }
     }
 
@@ -734,19 +764,14 @@ mod url {
             now: u64,
             refresh: bool,
         ) -> Option<Result<Arc<KeySet>, TokenError>> {
-            Self::cached(
-                &lock(&self.state),
-                now,
-                refresh,
-                self.policy.refresh_interval,
-            )
+            Self::cached(&lock(&self.state), now, refresh, self.policy)
         }
 
         fn cached(
             state: &State,
             now: u64,
             refresh: bool,
-            interval: u64,
+            policy: Policy,
         ) -> Option<Result<Arc<KeySet>, TokenError>> {
             if !refresh
                 && now < state.fresh_until
@@ -754,12 +779,12 @@ mod url {
             {
                 return Some(Ok(Arc::clone(keys)));
             }
-            if !state.may_fetch(now, interval) {
+            if !state.may_fetch(now, policy.refresh_interval) {
                 // Rate-limited: what we have, fresh or stale.
                 if state.keys.is_none() {
                     tracing::debug!(target: "mcp_tower::token", "no JWKS keys and the next fetch is not due yet; refusing");
                 }
-                return Some(state.current());
+                return Some(state.current(now, policy.max_stale));
             }
             None
         }
@@ -771,9 +796,7 @@ mod url {
         ) -> Result<Arc<KeySet>, TokenError> {
             let generation = {
                 let state = lock(&self.state);
-                if let Some(answer) =
-                    Self::cached(&state, now, refresh, self.policy.refresh_interval)
-                {
+                if let Some(answer) = Self::cached(&state, now, refresh, self.policy) {
                     return answer;
                 }
                 state.generation
@@ -783,7 +806,7 @@ mod url {
                 let state = lock(&self.state);
                 if state.generation != generation {
                     // Another request fetched while this one waited.
-                    return state.current();
+                    return state.current(now, self.policy.max_stale);
                 }
             }
             let this = Arc::clone(self);
@@ -798,7 +821,7 @@ mod url {
                 Ok(result) => result,
                 Err(error) => {
                     tracing::error!(target: "mcp_tower::token", %error, "JWKS fetch task failed");
-                    lock(&self.state).current()
+                    lock(&self.state).current(now, self.policy.max_stale)
                 }
             }
         }
@@ -822,7 +845,7 @@ mod url {
                     } else {
                         tracing::error!(target: "mcp_tower::token", jwks_uri = %self.display_uri(), %error, retry_in = self.policy.refresh_interval, "JWKS fetch failed and no keys are cached: access tokens are refused");
                     }
-                    state.current()
+                    state.current(now, self.policy.max_stale)
                 }
             }
         }
@@ -848,6 +871,7 @@ mod url {
                 max_ttl: 86_400,
                 default_ttl: 300,
                 refresh_interval: 30,
+                max_stale: 86_400,
             }
         }
 
@@ -910,7 +934,9 @@ mod url {
 }
 
 #[cfg(feature = "fetch")]
-pub use self::url::{DEFAULT_MAX_TTL, DEFAULT_MIN_TTL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TTL};
+pub use self::url::{
+    DEFAULT_MAX_STALE, DEFAULT_MAX_TTL, DEFAULT_MIN_TTL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TTL,
+};
 
 #[cfg(test)]
 mod tests {
