@@ -163,7 +163,13 @@ fn mcp_server() -> Result<McpServer, BoxError> {
                     .get::<Principal>()
                     .cloned()
                     .unwrap_or_default();
-                let jkt = ctx.extensions.get::<VerifiedDpop>().map(|v| v.jkt.clone());
+                // The proof's key, when the proof is tied to this token
+                // (a proof beside a Bearer token is not).
+                let jkt = ctx
+                    .extensions
+                    .get::<VerifiedDpop>()
+                    .filter(|v| v.token_bound)
+                    .map(|v| v.jkt.clone());
                 let body = serde_json::json!({
                     "sub": principal.subject(), "scopes": principal.scopes().collect::<Vec<_>>(), "jkt": jkt
                 });

@@ -570,6 +570,11 @@ async fn dpop_allowed_accepts_bearer_and_verified_proofs() {
     assert_eq!(status, 200, "{json}");
     let who = whoami(&server, &format!("Bearer {plain}"), None).await;
     assert!(who["jkt"].is_null());
+    // A proof beside a Bearer token is verified but not tied to the token:
+    // whoami does not report its key.
+    let keys: Arc<dyn KeyStore> = store.clone();
+    let who = whoami(&server, &format!("Bearer {plain}"), Some(keys)).await;
+    assert!(who["jkt"].is_null(), "{who}");
 
     let bound = token(&key, "mcp:tools", Some(client_key.thumbprint()));
     let (status, _, json) = post(
