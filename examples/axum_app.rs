@@ -26,7 +26,9 @@ async fn mcp(principal: Principal, proof: Option<VerifiedDpop>) -> Json<serde_js
     Json(serde_json::json!({
         "sub": principal.subject(),
         "scopes": principal.scopes().collect::<Vec<_>>(),
-        "jkt": proof.map(|p| p.jkt),
+        // The proof's key when the proof is tied to the token (the DPoP
+        // layer is optional here: a proof beside a Bearer token is not).
+        "jkt": proof.filter(|p| p.token_bound).map(|p| p.jkt),
     }))
 }
 
