@@ -231,6 +231,26 @@ mod tests {
         assert_eq!(access_token(&h), Ok(Some((TokenScheme::Bearer, "x="))));
     }
 
+    /// Any number of bad bytes in one 32-byte block is refused: the block
+    /// check must be an AND over the block, which one bad byte alone cannot
+    /// tell from a parity (XOR) of it.
+    #[test]
+    fn several_bad_bytes_in_one_block_are_refused() {
+        for bad in [b' ', b',', b'"', b'!', b'=', 0x7f] {
+            for count in 1..=4 {
+                let mut long = vec![b'a'; 40];
+                long[3..3 + count].fill(bad);
+                assert!(!all_token68(&long), "{count} x {bad:#04x} in a block");
+            }
+        }
+        // Through the header: two commas inside the first block.
+        let token = format!("ab,,{}", "c".repeat(36));
+        assert_eq!(
+            access_token(&headers(&[&format!("Bearer {token}")])),
+            Err(AuthorizationError::Malformed)
+        );
+    }
+
     #[test]
     fn refuses_bad_headers() {
         assert_eq!(

@@ -354,4 +354,53 @@ mod tests {
         assert!(DpopVerifier::builder().max_proof_bytes(1).build().is_err());
         assert!(DpopVerifier::builder().build().is_ok());
     }
+
+    #[test]
+    fn iat_window_limits_are_inclusive() {
+        // The largest accepted settings: a max age of 3600 s, 300 s ahead.
+        assert!(
+            DpopVerifier::builder()
+                .iat_window(3600, 300)
+                .build()
+                .is_ok()
+        );
+        // One second beyond either is refused.
+        assert!(DpopVerifier::builder().iat_window(3601, 0).build().is_err());
+        assert!(DpopVerifier::builder().iat_window(1, 301).build().is_err());
+        // The smallest: 1 s old, none ahead.
+        assert!(DpopVerifier::builder().iat_window(1, 0).build().is_ok());
+    }
+
+    #[test]
+    fn debug_shows_settings_and_no_secret() {
+        let secret = b"debug-test-nonce-secret-0123456789abcdef".to_vec();
+        let issuer = std::sync::Arc::new(
+            crate::dpop::NonceIssuer::builder(secret.clone())
+                .build()
+                .unwrap(),
+        );
+        let verifier = DpopVerifier::builder()
+            .iat_window(120, 30)
+            .max_jti_len(64)
+            .nonce(issuer)
+            .build()
+            .unwrap();
+        let debug = format!("{verifier:?}");
+        for part in [
+            "DpopVerifier {",
+            "max_age: 120",
+            "max_future: 30",
+            "max_jti_len: 64",
+            "nonce: true",
+        ] {
+            assert!(debug.contains(part), "{part} in {debug}");
+        }
+        assert!(!debug.contains(std::str::from_utf8(&secret).unwrap()));
+        let plain = format!("{:?}", DpopVerifier::builder().build().unwrap());
+        assert!(plain.contains("nonce: false"), "{plain}");
+        assert_eq!(
+            format!("{:?}", DpopVerifier::builder()),
+            "DpopVerifierBuilder { .. }"
+        );
+    }
 }
