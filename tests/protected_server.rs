@@ -176,6 +176,11 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// [`post`] with `Authorization: Bearer <token>` only.
+async fn post_bearer(server: &Server, token: &str) -> (u16, Vec<String>, serde_json::Value) {
+    post(server, &[("authorization", format!("Bearer {token}"))]).await
+}
+
 /// POSTs an MCP `initialize` to `/mcp` with `headers`.
 async fn post(
     server: &Server,
@@ -232,14 +237,7 @@ async fn serves_metadata_and_protects_mcp_with_bearer_tokens() {
         "{challenges:?}"
     );
 
-    let (status, _, json) = post(
-        &server,
-        &[(
-            "authorization",
-            format!("Bearer {}", token(&key, "mcp:tools", None)),
-        )],
-    )
-    .await;
+    let (status, _, json) = post_bearer(&server, &token(&key, "mcp:tools", None)).await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(
         json["result"]["serverInfo"]["name"],
@@ -255,27 +253,13 @@ async fn serves_metadata_and_protects_mcp_with_bearer_tokens() {
     assert_eq!(who["scopes"][0], "mcp:tools");
     assert!(who["jkt"].is_null());
 
-    let (status, challenges, json) = post(
-        &server,
-        &[(
-            "authorization",
-            format!("Bearer {}", token(&key, "other", None)),
-        )],
-    )
-    .await;
+    let (status, challenges, json) = post_bearer(&server, &token(&key, "other", None)).await;
     assert_eq!(status, 403);
     assert_eq!(json["error"], "insufficient_scope");
     assert!(challenges[0].contains("scope=\"mcp:tools\""));
 
     let forged = issuer_key();
-    let (status, _, json) = post(
-        &server,
-        &[(
-            "authorization",
-            format!("Bearer {}", token(&forged, "mcp:tools", None)),
-        )],
-    )
-    .await;
+    let (status, _, json) = post_bearer(&server, &token(&forged, "mcp:tools", None)).await;
     assert_eq!(status, 401);
     assert_eq!(json["error"], "invalid_token");
 }
@@ -300,7 +284,7 @@ async fn dpop_required_with_nonce() {
         sign_proof(&client_key, &request).unwrap()
     };
 
-    let (status, _, json) = post(&server, &[("authorization", format!("Bearer {access}"))]).await;
+    let (status, _, json) = post_bearer(&server, &access).await;
     assert_eq!(status, 401, "a bound token as Bearer is refused");
     assert_eq!(json["error"], "invalid_token");
 
@@ -445,14 +429,7 @@ async fn jwks_url_fetches_the_issuer_keys() {
     command.args(["--jwks-url", &url]);
     let server = launch(command, None);
 
-    let (status, _, json) = post(
-        &server,
-        &[(
-            "authorization",
-            format!("Bearer {}", token(&key, "mcp:tools", None)),
-        )],
-    )
-    .await;
+    let (status, _, json) = post_bearer(&server, &token(&key, "mcp:tools", None)).await;
     assert_eq!(status, 200, "{json}");
     assert!(
         hits.load(Ordering::SeqCst) >= 1,
@@ -460,14 +437,7 @@ async fn jwks_url_fetches_the_issuer_keys() {
     );
 
     let forged = issuer_key();
-    let (status, _, json) = post(
-        &server,
-        &[(
-            "authorization",
-            format!("Bearer {}", token(&forged, "mcp:tools", None)),
-        )],
-    )
-    .await;
+    let (status, _, json) = post_bearer(&server, &token(&forged, "mcp:tools", None)).await;
     assert_eq!(status, 401, "a key not in the served JWKS is refused");
     assert_eq!(json["error"], "invalid_token");
 }
@@ -500,7 +470,7 @@ async fn dpop_off_accepts_bearer_and_refuses_the_dpop_scheme() {
     assert!(challenges[0].starts_with("Bearer "), "{challenges:?}");
 
     let plain = token(&key, "mcp:tools", None);
-    let (status, _, json) = post(&server, &[("authorization", format!("Bearer {plain}"))]).await;
+    let (status, _, json) = post_bearer(&server, &plain).await;
     assert_eq!(status, 200, "{json}");
 
     // A DPoP header next to a Bearer token is not looked at.
@@ -535,7 +505,7 @@ async fn dpop_off_accepts_bearer_and_refuses_the_dpop_scheme() {
         assert_eq!(status, 401, "{json}");
         assert_eq!(json["error"], "invalid_token");
     }
-    let (status, _, json) = post(&server, &[("authorization", format!("Bearer {bound}"))]).await;
+    let (status, _, json) = post_bearer(&server, &bound).await;
     assert_eq!(status, 401, "a DPoP-bound token as Bearer: {json}");
     assert_eq!(json["error"], "invalid_token");
 }
@@ -566,7 +536,7 @@ async fn dpop_allowed_accepts_bearer_and_verified_proofs() {
     assert!(challenges[1].starts_with("DPoP "), "{challenges:?}");
 
     let plain = token(&key, "mcp:tools", None);
-    let (status, _, json) = post(&server, &[("authorization", format!("Bearer {plain}"))]).await;
+    let (status, _, json) = post_bearer(&server, &plain).await;
     assert_eq!(status, 200, "{json}");
     let who = whoami(&server, &format!("Bearer {plain}"), None).await;
     assert!(who["jkt"].is_null());
@@ -619,26 +589,12 @@ async fn repeated_scopes_are_all_required() {
     let key = issuer_key();
     let server = start(&key, &["--scope", "a", "--scope", "b"]);
 
-    let (status, challenges, json) = post(
-        &server,
-        &[(
-            "authorization",
-            format!("Bearer {}", token(&key, "a", None)),
-        )],
-    )
-    .await;
+    let (status, challenges, json) = post_bearer(&server, &token(&key, "a", None)).await;
     assert_eq!(status, 403, "{json}");
     assert_eq!(json["error"], "insufficient_scope");
     assert!(challenges[0].contains("scope=\"a b\""), "{challenges:?}");
 
-    let (status, _, json) = post(
-        &server,
-        &[(
-            "authorization",
-            format!("Bearer {}", token(&key, "b a", None)),
-        )],
-    )
-    .await;
+    let (status, _, json) = post_bearer(&server, &token(&key, "b a", None)).await;
     assert_eq!(status, 200, "{json}");
 }
 
@@ -692,8 +648,7 @@ async fn oversized_authorization_headers_are_refused_without_hanging() {
     // Above the JWT validator's 16 KiB cap, well under hyper's header limit:
     // the validator refuses it, and the answer does not echo it.
     let huge = "a".repeat(20 * 1024);
-    let (status, challenges, json) =
-        post(&server, &[("authorization", format!("Bearer {huge}"))]).await;
+    let (status, challenges, json) = post_bearer(&server, &huge).await;
     assert_eq!(status, 401, "{json}");
     assert_eq!(json["error"], "invalid_token");
     assert!(
