@@ -37,6 +37,11 @@ async fn send(target: RequestTarget, request: Request<()>) -> Reply {
     call_layer(layer_builder(&clock()).target(target), request).await
 }
 
+/// `POST /mcp` with `headers` and a proof for `https://mcp.example.com/mcp`.
+async fn send_mcp(target: RequestTarget, headers: &[(&str, &str)]) -> Reply {
+    send(target, post("/mcp", headers, "https://mcp.example.com/mcp")).await
+}
+
 /// The proof was accepted for `htu`.
 fn assert_accepted(reply: &Reply, htu: &str) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.everything());
@@ -221,11 +226,7 @@ async fn forwarded_first_element_from_client_is_ignored() {
     // The client sent the first element; the proxy appended the last.
     let forwarded = r#"for=6.6.6.6;proto=http;host="victim.example", for=203.0.113.7;proto=https;host=mcp.example.com"#;
     let headers = [("host", "internal:8080"), ("forwarded", forwarded)];
-    let reply = send(
-        rfc7239(),
-        post("/mcp", &headers, "https://mcp.example.com/mcp"),
-    )
-    .await;
+    let reply = send_mcp(rfc7239(), &headers).await;
     assert_accepted(&reply, "https://mcp.example.com/mcp");
     let reply = send(
         rfc7239(),
@@ -302,11 +303,7 @@ async fn forwarded_parameters_missing_from_last_element_fall_back_to_request() {
             "host=victim.example, for=192.0.2.1;proto=https",
         ),
     ];
-    let reply = send(
-        rfc7239(),
-        post("/mcp", &headers, "https://mcp.example.com/mcp"),
-    )
-    .await;
+    let reply = send_mcp(rfc7239(), &headers).await;
     assert_accepted(&reply, "https://mcp.example.com/mcp");
 }
 
@@ -332,11 +329,7 @@ async fn forwarded_injections_are_refused() {
     ];
     for forwarded in injections {
         let headers = [("host", "mcp.example.com"), ("forwarded", forwarded)];
-        let reply = send(
-            rfc7239(),
-            post("/mcp", &headers, "https://mcp.example.com/mcp"),
-        )
-        .await;
+        let reply = send_mcp(rfc7239(), &headers).await;
         assert_unknown_uri(&reply, &format!("Forwarded {forwarded:?}"));
     }
 }
@@ -350,11 +343,7 @@ async fn forwarded_ignored_when_operator_trusts_x_forwarded() {
         ("x-forwarded-proto", "https"),
         ("x-forwarded-host", "mcp.example.com"),
     ];
-    let reply = send(
-        x_forwarded(),
-        post("/mcp", &headers, "https://mcp.example.com/mcp"),
-    )
-    .await;
+    let reply = send_mcp(x_forwarded(), &headers).await;
     assert_accepted(&reply, "https://mcp.example.com/mcp");
     // And a malformed client Forwarded does not matter either.
     let headers = [
@@ -377,11 +366,7 @@ async fn x_forwarded_ignored_when_operator_trusts_forwarded() {
         ("x-forwarded-host", "victim.example"),
         ("forwarded", "for=192.0.2.1;proto=https"),
     ];
-    let reply = send(
-        rfc7239(),
-        post("/mcp", &headers, "https://mcp.example.com/mcp"),
-    )
-    .await;
+    let reply = send_mcp(rfc7239(), &headers).await;
     assert_accepted(&reply, "https://mcp.example.com/mcp");
 }
 
@@ -396,22 +381,14 @@ async fn deprecated_guess_reads_last_elements() {
             "proto=http;host=victim.example, proto=https;host=mcp.example.com",
         ),
     ];
-    let reply = send(
-        target.clone(),
-        post("/mcp", &headers, "https://mcp.example.com/mcp"),
-    )
-    .await;
+    let reply = send_mcp(target.clone(), &headers).await;
     assert_accepted(&reply, "https://mcp.example.com/mcp");
     let headers = [
         ("host", "internal"),
         ("x-forwarded-proto", "http, https"),
         ("x-forwarded-host", "victim.example, mcp.example.com"),
     ];
-    let reply = send(
-        target,
-        post("/mcp", &headers, "https://mcp.example.com/mcp"),
-    )
-    .await;
+    let reply = send_mcp(target, &headers).await;
     assert_accepted(&reply, "https://mcp.example.com/mcp");
 }
 
@@ -461,11 +438,7 @@ async fn x_forwarded_injections_are_refused() {
     for injection in injections {
         let mut headers = vec![("host", "mcp.example.com")];
         headers.extend_from_slice(injection);
-        let reply = send(
-            x_forwarded(),
-            post("/mcp", &headers, "https://mcp.example.com/mcp"),
-        )
-        .await;
+        let reply = send_mcp(x_forwarded(), &headers).await;
         assert_unknown_uri(&reply, &format!("{injection:?}"));
     }
 }
@@ -488,11 +461,7 @@ async fn forwarded_headers_ignored_unless_trusted() {
         .unwrap()
         .trust_rfc7239_forwarded()
         .trust_x_forwarded();
-    let reply = send(
-        target,
-        post("/mcp", &headers, "https://mcp.example.com/mcp"),
-    )
-    .await;
+    let reply = send_mcp(target, &headers).await;
     assert_accepted(&reply, "https://mcp.example.com/mcp");
 }
 
