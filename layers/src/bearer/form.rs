@@ -109,7 +109,12 @@ fn form_decode(value: &str) -> Option<String> {
 /// Whether a form (or query) parameter name, percent-decoded, is
 /// `access_token` (RFC 6750 §2.2, §2.3).
 pub(super) fn is_access_token_name(name: &str) -> bool {
-    form_decode(name).as_deref() == Some("access_token")
+    if name.contains(['%', '+']) {
+        form_decode(name).as_deref() == Some("access_token")
+    } else {
+        // Nothing to decode: no copy, on every request with a query.
+        name == "access_token"
+    }
 }
 
 /// The `access_token` values of a form body.
