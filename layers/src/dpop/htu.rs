@@ -105,12 +105,10 @@ pub(crate) fn push_authority(
         return Err(HtuError::InvalidHost);
     }
     if host.starts_with('[') {
+        // An IPv6 address (RFC 3986 §3.2.2); IPvFuture literals and zone
+        // identifiers are refused.
         let inner = &host[1..host.len() - 1];
-        if inner.is_empty()
-            || !inner
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        {
+        if inner.parse::<std::net::Ipv6Addr>().is_err() {
             return Err(HtuError::InvalidHost);
         }
         out.extend(host.chars().map(|c| c.to_ascii_lowercase()));

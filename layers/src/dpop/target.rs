@@ -13,8 +13,6 @@
 //! the request path joined to it, so no header can move characters into the
 //! path of the URI checked.
 
-use std::net::Ipv6Addr;
-
 use http::header::{FORWARDED, HOST, HeaderMap};
 use http::{HeaderName, Request};
 
@@ -233,6 +231,8 @@ fn log(refused: Refused) {
 struct Hop {
     https: Option<bool>,
     host: Option<String>,
+    /// Where `host` came from, for logs.
+    host_source: &'static str,
 }
 
 fn from_request<B>(
@@ -262,20 +262,14 @@ fn from_request<B>(
         },
     };
     let owned;
-    let authority = match hop.host {
+    let (authority, source) = match hop.host {
         Some(host) => {
             owned = host;
-            owned.as_str()
+            (owned.as_str(), hop.host_source)
         }
         None => match request.uri().authority() {
-            Some(authority) => {
-                let authority = authority.as_str();
-                if !is_valid_authority(authority) {
-                    return Err(Refused::new("absolute_uri", "invalid_authority"));
-                }
-                authority
-            }
-            None => single_host(request.headers())?,
+            Some(authority) => (authority.as_str(), "absolute_uri"),
+            None => (single_host(request.headers())?, "host"),
         },
     };
     let (mut origin, default_port) = if https {
@@ -283,15 +277,16 @@ fn from_request<B>(
     } else {
         (String::from("http://"), "80")
     };
+    // Checks it is a plain `host[:port]` as it normalizes it.
     htu::push_authority(authority, default_port, &mut origin)
-        .map_err(|_| Refused::new("authority", "invalid_authority"))?;
+        .map_err(|_| Refused::new(source, "invalid_authority"))?;
     // The path is joined to the normalized origin, never parsed out of one
     // string with the authority.
     htu::join_path(&origin, "", request.uri().path())
         .map_err(|_| Refused::new("path", "invalid_path"))
 }
 
-/// The single `Host` header, checked to be a valid authority.
+/// The single `Host` header.
 fn single_host(headers: &HeaderMap) -> Result<&str, Refused> {
     let mut hosts = headers.get_all(HOST).iter();
     let host = match (hosts.next(), hosts.next()) {
@@ -299,14 +294,8 @@ fn single_host(headers: &HeaderMap) -> Result<&str, Refused> {
         (None, _) => return Err(Refused::new("host", "missing")),
         (Some(_), Some(_)) => return Err(Refused::new("host", "several_host_headers")),
     };
-    let host = host
-        .to_str()
-        .map_err(|_| Refused::new("host", "invalid_authority"))?;
-    if is_valid_authority(host) {
-        Ok(host)
-    } else {
-        Err(Refused::new("host", "invalid_authority"))
-    }
+    host.to_str()
+        .map_err(|_| Refused::new("host", "invalid_authority"))
 }
 
 /// `http` or `https`, in any case (RFC 3986 §3.1); `Some(true)` for https.
@@ -318,74 +307,6 @@ fn parse_scheme(scheme: &str) -> Option<bool> {
     } else {
         None
     }
-}
-
-/// Whether `authority` is an RFC 3986 §3.2.2/§3.2.3 `host [ ":" port ]`
-/// without user information: an IPv6 literal in brackets, or a non-empty
-/// reg-name/IPv4 address of unreserved characters, sub-delims and valid
-/// percent-encodings, then optionally `:` and digits. No `@`, `/`, `?`, `#`,
-/// whitespace, control or non-ASCII character passes. `IPvFuture` literals and
-/// IPv6 zone identifiers are refused.
-fn is_valid_authority(authority: &str) -> bool {
-    let port = if let Some(rest) = authority.strip_prefix('[') {
-        let Some((literal, after)) = rest.split_once(']') else {
-            return false;
-        };
-        if literal.parse::<Ipv6Addr>().is_err() {
-            return false;
-        }
-        match after.strip_prefix(':') {
-            Some(port) => port,
-            None if after.is_empty() => "",
-            None => return false,
-        }
-    } else {
-        let (host, port) = authority.rsplit_once(':').unwrap_or((authority, ""));
-        if host.is_empty() || !is_reg_name(host.as_bytes()) {
-            return false;
-        }
-        port
-    };
-    port.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// RFC 3986 `reg-name` (which includes `IPv4address`).
-fn is_reg_name(bytes: &[u8]) -> bool {
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
-                if !(hex(i + 1) && hex(i + 2)) {
-                    return false;
-                }
-                i += 3;
-            }
-            b if b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'-' | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                ) =>
-            {
-                i += 1;
-            }
-            _ => return false,
-        }
-    }
-    true
 }
 
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -443,10 +364,8 @@ fn rfc7239(headers: &HeaderMap) -> Result<Hop, Refused> {
             if hop.host.is_some() {
                 return Err(Refused::new(SOURCE, "duplicate_parameter"));
             }
-            if !is_valid_authority(&value) {
-                return Err(Refused::new(SOURCE, "invalid_authority"));
-            }
             hop.host = Some(value);
+            hop.host_source = SOURCE;
         }
     }
     Ok(hop)
@@ -540,10 +459,8 @@ fn x_forwarded(headers: &HeaderMap) -> Result<Hop, Refused> {
             Some(parse_scheme(proto).ok_or(Refused::new("x_forwarded_proto", "not_http_scheme"))?);
     }
     if let Some(host) = last_list_value(headers, &X_FORWARDED_HOST, "x_forwarded_host")? {
-        if !is_valid_authority(host) {
-            return Err(Refused::new("x_forwarded_host", "invalid_authority"));
-        }
         hop.host = Some(host.to_owned());
+        hop.host_source = "x_forwarded_host";
     }
     Ok(hop)
 }
@@ -626,6 +543,11 @@ mod tests {
             trusted.resolve(&get("/a", &rfc7239)).unwrap(),
             "https://pub.example/a"
         );
+    }
+
+    /// Whether `authority` passes as a plain `host[:port]`.
+    fn is_valid_authority(authority: &str) -> bool {
+        htu::push_authority(authority, "443", &mut String::new()).is_ok()
     }
 
     #[test]
