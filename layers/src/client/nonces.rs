@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use super::proof::split_url;
+
 /// Most origins remembered; beyond this the book starts over (a forgotten
 /// nonce only costs one extra round trip).
 const MAX_ORIGINS: usize = 1024;
@@ -40,13 +42,8 @@ impl NonceBook {
 /// without user information (so credentials in a URL never become a key of
 /// the book or appear in logs); `None` without a host.
 pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let scheme_end = url.find("://")? + 3;
-    let rest = &url[scheme_end..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let host = authority
-        .rfind('@')
-        .map_or(authority, |at| &authority[at + 1..]);
-    (!host.is_empty()).then(|| format!("{}{host}", &url[..scheme_end]).to_ascii_lowercase())
+    let parts = split_url(url)?;
+    (!parts.host.is_empty()).then(|| format!("{}{}", parts.scheme, parts.host).to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -64,22 +64,41 @@ pub fn sign_proof(key: &DpopKey, request: &ProofRequest<'_>) -> Result<String, K
 /// (RFC 9449 §4.2; RFC 3986 §3.2.1 user information is never sent along).
 pub(crate) fn htu_of(url: &str) -> Cow<'_, str> {
     let url = url.split(['?', '#']).next().unwrap_or_default();
-    match split_userinfo(url) {
-        Some((before, after)) => Cow::Owned(format!("{before}{after}")),
-        None => Cow::Borrowed(url),
+    match split_url(url) {
+        Some(parts) if parts.had_userinfo => {
+            Cow::Owned(format!("{}{}{}", parts.scheme, parts.host, parts.rest))
+        }
+        _ => Cow::Borrowed(url),
     }
 }
 
-/// For an absolute URL with user information, the text before it
-/// (`scheme://`) and after it (`host[:port]` and the rest); `None` when the
-/// URL has none. The authority ends at the first `/`, `?` or `#` after
-/// `://` (RFC 3986 §3.2), and user information at its last `@`.
-fn split_userinfo(url: &str) -> Option<(&str, &str)> {
+/// An absolute URL split around its authority, as [`split_url`] finds it.
+pub(crate) struct UrlParts<'a> {
+    /// `scheme://`.
+    pub(crate) scheme: &'a str,
+    /// `host[:port]`, without user information.
+    pub(crate) host: &'a str,
+    /// Path, query and fragment.
+    pub(crate) rest: &'a str,
+    /// Whether user information preceded the host.
+    pub(crate) had_userinfo: bool,
+}
+
+/// Splits an absolute URL around its authority; `None` without `://`. The
+/// authority ends at the first `/`, `?` or `#` after `://` (RFC 3986 §3.2),
+/// and user information at its last `@`.
+pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
     let authority_start = url.find("://")? + 3;
-    let rest = &url[authority_start..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let at = authority.rfind('@')?;
-    Some((&url[..authority_start], &rest[at + 1..]))
+    let after = &url[authority_start..];
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority = &after[..end];
+    let at = authority.rfind('@');
+    Some(UrlParts {
+        scheme: &url[..authority_start],
+        host: at.map_or(authority, |at| &authority[at + 1..]),
+        rest: &after[end..],
+        had_userinfo: at.is_some(),
+    })
 }
 
 #[cfg(test)]
