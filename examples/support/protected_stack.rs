@@ -140,11 +140,7 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    ServiceBuilder::new()
-        .map_response(boxed)
-        .layer(layer)
-        .service(inner)
-        .boxed_clone()
+    stage(layer.layer(inner))
 }
 
 /// A service answering with `service`'s responses, boxed as a stage.
